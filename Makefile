@@ -1,0 +1,45 @@
+# The testbed's entry points. `make up` and `make test` are all a new user needs.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+REQUIREMENTS := requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
+
+.DEFAULT_GOAL := help
+.PHONY: help venv up down status seed test test-unit lint base-image clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): $(REQUIREMENTS)
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11+ is needed; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP) ## create the virtualenv with the pinned dependencies
+
+up: venv ## start the stack (Docker if an engine answers, else embedded; BACKEND=docker|embedded), seed it
+	$(PY) -m testbed up
+
+down: venv ## stop the stack that `make up` started
+	$(PY) -m testbed down
+
+status: venv ## is the stack running?
+	@$(PY) -m testbed status
+
+test: venv ## unit + integration tests (integration tests start their own stacks)
+	$(PY) -m pytest
+
+test-unit: venv ## unit tests only (no stack)
+	$(PY) -m pytest tests/unit tests/mockapi
+
+lint: venv ## ruff
+	$(PY) -m ruff check .
+
+base-image: ## build the local stand-in for python:3.11-slim (machines without a registry)
+	bash scripts/build-base-image.sh
+
+clean: down ## stop the stack and remove generated state (.testbed/)
+	rm -rf .testbed

@@ -1,0 +1,117 @@
+"""The API request template: parsed from a DynamoDB item and checked field by field."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+
+from .errors import InvalidTemplate
+
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+DEFAULT_TIMEOUT_SECONDS = 10.0
+MAX_TIMEOUT_SECONDS = 25.0  # stays below the Lambda's 30 s timeout
+KNOWN_FIELDS = frozenset(
+    {"PK", "SK", "url", "headers", "query", "body", "timeoutSeconds", "description"}
+)
+
+_deserializer = TypeDeserializer()
+
+
+@dataclass(frozen=True)
+class Template:
+    """One request template. `name` and `method` are the item's PK and SK."""
+
+    name: str
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str | list[str]] = field(default_factory=dict)
+    body: Any = None
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+    description: str = ""
+
+
+def from_dynamodb_item(item: Mapping[str, Any]) -> Template:
+    """Build a Template from an item in attribute-value form, as `getItem` returns it."""
+    if not isinstance(item, Mapping):
+        raise InvalidTemplate(f"template item must be a map, got {type(item).__name__}")
+    try:
+        plain = {key: _deserializer.deserialize(value) for key, value in item.items()}
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise InvalidTemplate(f"template item is not in DynamoDB attribute-value form: {exc}") from exc
+    return from_plain(plain)
+
+
+def from_plain(data: Mapping[str, Any]) -> Template:
+    """Build a Template from plain Python data (a seed file, or a deserialised item)."""
+    data = _plain_numbers(dict(data))
+    unknown = sorted(set(data) - KNOWN_FIELDS)
+    if unknown:
+        raise InvalidTemplate(f"unknown field(s) {unknown}; allowed: {sorted(KNOWN_FIELDS)}")
+    name = _require_str(data, "PK")
+    method = _require_str(data, "SK").upper()
+    if method not in HTTP_METHODS:
+        raise InvalidTemplate(f"field 'SK' (method) must be one of {sorted(HTTP_METHODS)}, got {method!r}")
+    url = _require_str(data, "url")
+    headers = _optional_map(data, "headers")
+    for key, value in headers.items():
+        if not isinstance(value, str):
+            raise InvalidTemplate(f"field 'headers.{key}' must be a string")
+    query = _optional_map(data, "query")
+    for key, value in query.items():
+        if not isinstance(value, str) and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise InvalidTemplate(f"field 'query.{key}' must be a string or a list of strings")
+    body = data.get("body")
+    if body is not None and not isinstance(body, str | dict | list):
+        raise InvalidTemplate("field 'body' must be a string, a map or a list")
+    timeout = data.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise InvalidTemplate("field 'timeoutSeconds' must be a number")
+    if not 0 < timeout <= MAX_TIMEOUT_SECONDS:
+        raise InvalidTemplate(f"field 'timeoutSeconds' must be in (0, {MAX_TIMEOUT_SECONDS}]")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise InvalidTemplate("field 'description' must be a string")
+    return Template(
+        name=name,
+        method=method,
+        url=url,
+        headers=dict(headers),
+        query=dict(query),
+        body=body,
+        timeout_seconds=float(timeout),
+        description=description,
+    )
+
+
+def _require_str(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if value is None:
+        raise InvalidTemplate(f"missing required field '{key}'")
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidTemplate(f"field '{key}' must be a non-empty string")
+    return value
+
+
+def _optional_map(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key) or {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise InvalidTemplate(f"field '{key}' must be a map with string keys")
+    return value
+
+
+def _plain_numbers(value: Any) -> Any:
+    """DynamoDB numbers arrive as Decimal; JSON and `requests` want int or float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | set | tuple):
+        return [_plain_numbers(v) for v in value]
+    return value

@@ -1,0 +1,97 @@
+"""Command line: python -m mockapi [--host H] [--port P] [--stubs FILE]."""
+
+import argparse
+import asyncio
+import errno
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from mockapi.app import create_app
+from mockapi.stubs import StubFileError, load_stub_file
+
+DEFAULT_STUBS = Path(__file__).with_name("stubs.yaml")
+EXIT_BAD_STUBS = 2
+EXIT_CANNOT_LISTEN = 3
+# Handlers still running at shutdown (e.g. no_response) are cancelled after this long,
+# so `docker stop` and test teardown do not wait aiohttp's default 60 s.
+_SHUTDOWN_TIMEOUT_S = 2.0
+
+log = logging.getLogger("mockapi")
+
+
+class ListenError(Exception):
+    """The server socket could not be bound (port taken, bad host, no permission)."""
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from exc
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {port}")
+    return port
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    env = os.environ
+    parser = argparse.ArgumentParser(prog="python -m mockapi", description=__doc__)
+    parser.add_argument("--host", default=env.get("MOCKAPI_HOST", "127.0.0.1"), help="env MOCKAPI_HOST")
+    # argparse runs `type` on string defaults too, so a bad MOCKAPI_PORT is reported properly.
+    parser.add_argument("--port", type=_port, default=env.get("MOCKAPI_PORT", "8080"), help="env MOCKAPI_PORT")
+    parser.add_argument(
+        "--stubs",
+        type=Path,
+        default=Path(env.get("MOCKAPI_STUBS", DEFAULT_STUBS)),
+        help="YAML/JSON stubs file (env MOCKAPI_STUBS; default: the bundled stubs.yaml)",
+    )
+    return parser.parse_args(argv)
+
+
+async def serve(app: web.Application, host: str, port: int) -> None:
+    """Serve until SIGINT/SIGTERM. Raises ListenError if the address cannot be bound."""
+    runner = web.AppRunner(app, shutdown_timeout=_SHUTDOWN_TIMEOUT_S)
+    await runner.setup()
+    try:
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except OSError as exc:
+            reason = "address already in use" if exc.errno == errno.EADDRINUSE else str(exc)
+            raise ListenError(f"cannot listen on {host}:{port}: {reason}") from exc
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        # As PID 1 in a container, SIGTERM would otherwise be ignored and `docker stop`
+        # would hang until it resorts to SIGKILL.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("mockapi listening on http://%s:%d", host, port)
+        await stop.wait()
+        log.info("mockapi shutting down")
+    finally:
+        await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    try:
+        stubs = load_stub_file(args.stubs)
+    except StubFileError as exc:
+        print(f"mockapi: bad stubs file {exc}", file=sys.stderr)
+        return EXIT_BAD_STUBS
+    log.info("loaded %d stubs from %s", len(stubs), args.stubs)
+    try:
+        asyncio.run(serve(create_app(stubs), args.host, args.port))
+    except ListenError as exc:
+        print(f"mockapi: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_LISTEN
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The WireMock-style admin API under /__admin/: health, journal and run-time stubs."""
+
+from aiohttp import web
+
+from mockapi.journal import Journal
+from mockapi.stubs import Stub, StubConflictError, StubError, StubStore, parse_stub
+
+ADMIN_PREFIX = "/__admin"
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+def _describe(stub: Stub, store: StubStore) -> dict[str, object]:
+    source = "file" if store.is_file_stub(stub.id) else "runtime"
+    return {**stub.definition, "source": source}
+
+
+class AdminApi:
+    def __init__(self, store: StubStore, journal: Journal) -> None:
+        self._store = store
+        self._journal = journal
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.get(f"{ADMIN_PREFIX}/health", self.health),
+            web.get(f"{ADMIN_PREFIX}/requests", self.list_requests),
+            web.delete(f"{ADMIN_PREFIX}/requests", self.clear_requests),
+            web.get(f"{ADMIN_PREFIX}/stubs", self.list_stubs),
+            web.post(f"{ADMIN_PREFIX}/stubs", self.add_stub),
+            web.delete(f"{ADMIN_PREFIX}/stubs/{{stub_id}}", self.delete_stub),
+            web.post(f"{ADMIN_PREFIX}/reset", self.reset),
+        ]
+
+    async def health(self, request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def list_requests(self, request: web.Request) -> web.Response:
+        prefix = request.query.get("pathPrefix", "")
+        return web.json_response({"requests": self._journal.entries(prefix)})
+
+    async def clear_requests(self, request: web.Request) -> web.Response:
+        prefix = request.query.get("pathPrefix", "")
+        return web.json_response({"deleted": self._journal.clear(prefix)})
+
+    async def list_stubs(self, request: web.Request) -> web.Response:
+        stubs = [_describe(stub, self._store) for stub in self._store.all()]
+        return web.json_response({"stubs": stubs})
+
+    async def add_stub(self, request: web.Request) -> web.Response:
+        try:
+            raw = await request.json()
+        except ValueError as exc:  # JSONDecodeError, or a body that is not UTF-8
+            return _error(400, f"request body is not valid JSON: {exc}")
+        try:
+            stub = parse_stub(raw)
+            self._store.add(stub)
+        except StubError as exc:
+            return _error(400, str(exc))
+        except StubConflictError as exc:
+            return _error(409, str(exc))
+        return web.json_response({"id": stub.id}, status=201)
+
+    async def delete_stub(self, request: web.Request) -> web.Response:
+        stub_id = request.match_info["stub_id"]
+        if self._store.is_file_stub(stub_id):
+            # File stubs are the baseline every test relies on; edit the file to change them.
+            return _error(409, f"stub {stub_id!r} comes from the stubs file and cannot be removed")
+        if not self._store.remove(stub_id):
+            return _error(404, f"no run-time stub with id {stub_id!r}")
+        return web.json_response({"deleted": stub_id})
+
+    async def reset(self, request: web.Request) -> web.Response:
+        self._store.reset()
+        self._journal.clear()
+        return web.json_response({"status": "reset"})
+
+
+def not_an_admin_endpoint(method: str, path: str) -> web.Response:
+    return _error(404, f"no admin endpoint {method} {path}")

@@ -1,0 +1,88 @@
+"""The aiohttp application: admin routes plus one catch-all route that serves stubs."""
+
+import asyncio
+import json
+
+from aiohttp import web
+
+from mockapi.admin import ADMIN_PREFIX, AdminApi, not_an_admin_endpoint
+from mockapi.capture import CapturedRequest, capture
+from mockapi.faults import serve_fault
+from mockapi.journal import Journal
+from mockapi.stubs import ResponseSpec, Stub, StubStore
+
+# Statuses whose responses must not carry a body (RFC 9110).
+_BODYLESS = frozenset({204, 304})
+
+
+class StatusFromPathError(ValueError):
+    """statusFromPath is set but the last path segment is not a status code."""
+
+
+def _status(spec: ResponseSpec, path: str) -> int:
+    if not spec.status_from_path:
+        return spec.status
+    segment = path.rstrip("/").rsplit("/", 1)[-1]
+    # 1xx are interim responses; sending one as the final answer would hang real clients.
+    if not (segment.isdigit() and 200 <= int(segment) <= 599):
+        raise StatusFromPathError(f"last path segment {segment!r} is not a status code 200-599")
+    return int(segment)
+
+
+def _body(spec: ResponseSpec, captured: CapturedRequest) -> tuple[bytes, str | None]:
+    """The response body and the Content-Type to use if the stub did not set one."""
+    if spec.echo:
+        echo = json.dumps(captured.to_echo(), ensure_ascii=False).encode()
+        return echo, "application/json"
+    return spec.body or b"", spec.body_content_type
+
+
+class MockHandler:
+    def __init__(self, store: StubStore, journal: Journal, body_limit: int) -> None:
+        self._store = store
+        self._journal = journal
+        self._body_limit = body_limit
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        # Unknown admin paths (or wrong methods on known ones) fall through to this route;
+        # answer them as admin errors so they are neither journaled nor matched against stubs.
+        if request.path == ADMIN_PREFIX or request.path.startswith(f"{ADMIN_PREFIX}/"):
+            return not_an_admin_endpoint(request.method, request.path)
+
+        captured = await capture(request, self._body_limit)
+        stub = self._store.find(captured.method, captured.raw_path, request.headers)
+        # Journal before answering, so faults that never answer still show up.
+        self._journal.record(captured, stub.id if stub else None)
+        if stub is None:
+            return web.json_response(
+                {"error": "no stub matched", "method": captured.method, "path": captured.path},
+                status=404,
+            )
+        return await self._respond(request, stub, captured)
+
+    async def _respond(self, request: web.Request, stub: Stub, captured: CapturedRequest) -> web.StreamResponse:
+        spec = self._store.next_response(stub)
+        if spec.delay_ms:
+            await asyncio.sleep(spec.delay_ms / 1000)
+        try:
+            status = _status(spec, captured.raw_path)
+        except StatusFromPathError as exc:
+            return web.json_response({"error": f"stub {stub.id}: {exc}"}, status=500)
+        body, default_type = _body(spec, captured)
+        if spec.fault:
+            return await serve_fault(request, spec, status, body, default_type)
+
+        if status in _BODYLESS or not body:
+            return web.Response(status=status, headers=dict(spec.headers))
+        return web.Response(status=status, headers=spec.headers_with_type(default_type), body=body)
+
+
+def create_app(stubs: list[Stub], *, journal_size: int = 1000, body_limit: int = 64 * 1024) -> web.Application:
+    """Build the mock service; `body_limit` caps request bytes kept for echo and the journal."""
+    store = StubStore(stubs)
+    journal = Journal(journal_size)
+    app = web.Application()
+    # Admin routes go first so the catch-all below never sees a valid admin request.
+    app.router.add_routes(AdminApi(store, journal).routes())
+    app.router.add_route("*", "/{tail:.*}", MockHandler(store, journal, body_limit).handle)
+    return app

@@ -1,0 +1,1 @@
+"""Harness and CLI of the API-template testbed: stacks (embedded, docker), seed, executions."""

@@ -1,0 +1,198 @@
+"""Seed a stack, idempotently: table, templates, Lambda, state machine.
+
+Everything is validated and built before the first write (template files, the Lambda zip,
+the state machine definition), so a bad input leaves the stack as it was. Each resource is
+compared with what is deployed and written only when it differs: a second run reports
+that nothing changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from testbed import aws, packaging, settings, statemachine, templates
+
+_WAITER = {"Delay": 1, "MaxAttempts": 120}
+_ASSUME_ROLE = {
+    "lambda": "lambda.amazonaws.com",
+    "states": "states.amazonaws.com",
+}
+
+
+class SeedError(RuntimeError):
+    """The stack is in a state the seed cannot reconcile (e.g. a table with another key)."""
+
+
+@dataclass
+class SeedReport:
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    state_machine_arn: str = ""
+
+    def lines(self) -> list[str]:
+        lines = [f"  {line}" for line in self.changed]
+        if not self.changed:
+            lines.append(f"  nothing changed ({len(self.unchanged)} resources already up to date)")
+        else:
+            lines.append(f"  {len(self.changed)} changed, {len(self.unchanged)} unchanged")
+        return lines
+
+
+@dataclass(frozen=True)
+class SeedConfig:
+    api_base_url: str  # where the Lambda reaches the external API (the mock API locally)
+    endpoint: str | None = None  # AWS endpoint; None: AWS_ENDPOINT_URL from the environment
+    templates_dir: Path = settings.TEMPLATES_DIR
+
+
+class Clients:
+    def __init__(self, endpoint: str | None) -> None:
+        self.dynamodb = aws.client("dynamodb", endpoint=endpoint)
+        self.lambda_ = aws.client("lambda", endpoint=endpoint)
+        self.stepfunctions = aws.client("stepfunctions", endpoint=endpoint)
+        self.iam = aws.client("iam", endpoint=endpoint)
+        self.sts = aws.client("sts", endpoint=endpoint)
+        self.region = self.dynamodb.meta.region_name
+
+
+def seed(config: SeedConfig) -> SeedReport:
+    template_files = templates.load_dir(config.templates_dir)
+    lambda_zip = packaging.build()
+    clients = Clients(config.endpoint)
+    account = clients.sts.get_caller_identity()["Account"]
+    function_arn = f"arn:aws:lambda:{clients.region}:{account}:function:{settings.FUNCTION_NAME}"
+    definition = statemachine.render_definition({"GenericApiCallLambdaArn": function_arn})
+
+    report = SeedReport()
+    ensure_table(clients.dynamodb, report)
+    put_templates(clients.dynamodb, template_files, report)
+    lambda_role = ensure_role(clients.iam, settings.LAMBDA_ROLE_NAME, "lambda", report)
+    ensure_function(clients.lambda_, lambda_zip, lambda_role, config.api_base_url, report)
+    sfn_role = ensure_role(clients.iam, settings.STATE_MACHINE_ROLE_NAME, "states", report)
+    report.state_machine_arn = ensure_state_machine(clients.stepfunctions, definition, sfn_role, report)
+    return report
+
+
+def ensure_table(dynamodb: Any, report: SeedReport) -> None:
+    name = settings.TABLE_NAME
+    try:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+    except dynamodb.exceptions.ResourceNotFoundException:
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAITER)
+        report.changed.append(f"table {name}: created")
+        return
+    keys = {(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]}
+    if keys != {("PK", "HASH"), ("SK", "RANGE")}:
+        raise SeedError(f"table {name} exists with key schema {sorted(keys)}; expected PK (HASH) and SK (RANGE)")
+    report.unchanged.append(f"table {name}")
+
+
+def put_templates(
+    dynamodb: Any, template_files: Iterable[templates.TemplateFile], report: SeedReport | None = None
+) -> None:
+    """Upsert templates, writing only those that differ from the stored item."""
+    report = report if report is not None else SeedReport()
+    for template_file in template_files:
+        name, method = template_file.key
+        label = f"template {name} {method}"
+        key = {"PK": {"S": name}, "SK": {"S": method}}
+        stored = dynamodb.get_item(TableName=settings.TABLE_NAME, Key=key, ConsistentRead=True).get("Item")
+        if stored == template_file.item:
+            report.unchanged.append(label)
+            continue
+        dynamodb.put_item(TableName=settings.TABLE_NAME, Item=template_file.item)
+        report.changed.append(f"{label}: {'updated' if stored else 'created'} ({template_file.path.name})")
+
+
+def ensure_role(iam: Any, name: str, service: str, report: SeedReport) -> str:
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        pass
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": _ASSUME_ROLE[service]},
+            "Action": "sts:AssumeRole",
+        }],
+    }
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
+    report.changed.append(f"role {name}: created")
+    return arn
+
+
+def ensure_function(
+    lambda_: Any, lambda_zip: packaging.LambdaZip, role_arn: str, api_base_url: str, report: SeedReport
+) -> None:
+    name = settings.FUNCTION_NAME
+    wanted = {
+        "Runtime": settings.LAMBDA_RUNTIME,
+        "Handler": settings.LAMBDA_HANDLER,
+        "Timeout": settings.LAMBDA_TIMEOUT_SECONDS,
+        "MemorySize": settings.LAMBDA_MEMORY_MB,
+        "Role": role_arn,
+        "Environment": {"Variables": {"API_BASE_URL": api_base_url}},
+    }
+    try:
+        current = lambda_.get_function(FunctionName=name)["Configuration"]
+    except lambda_.exceptions.ResourceNotFoundException:
+        lambda_.create_function(FunctionName=name, Code={"ZipFile": lambda_zip.data}, **wanted)
+        lambda_.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=_WAITER)
+        report.changed.append(f"lambda {name}: created")
+        return
+    updated = []
+    if current.get("CodeSha256") != lambda_zip.code_sha256:
+        lambda_.update_function_code(FunctionName=name, ZipFile=lambda_zip.data)
+        lambda_.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=_WAITER)
+        updated.append("code")
+    if any(current.get(key) != value for key, value in wanted.items()):
+        lambda_.update_function_configuration(FunctionName=name, **wanted)
+        lambda_.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=_WAITER)
+        updated.append("configuration")
+    if updated:
+        report.changed.append(f"lambda {name}: {' and '.join(updated)} updated")
+    else:
+        report.unchanged.append(f"lambda {name}")
+
+
+def ensure_state_machine(stepfunctions: Any, definition: str, role_arn: str, report: SeedReport) -> str:
+    name = settings.STATE_MACHINE_NAME
+    arn = _find_state_machine(stepfunctions, name)
+    if arn is None:
+        arn = stepfunctions.create_state_machine(
+            name=name, definition=definition, roleArn=role_arn, type="STANDARD"
+        )["stateMachineArn"]
+        report.changed.append(f"state machine {name}: created")
+        return arn
+    current = stepfunctions.describe_state_machine(stateMachineArn=arn)
+    if statemachine.same_definition(current["definition"], definition) and current["roleArn"] == role_arn:
+        report.unchanged.append(f"state machine {name}")
+    else:
+        stepfunctions.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=role_arn)
+        report.changed.append(f"state machine {name}: updated")
+    return arn
+
+
+def _find_state_machine(stepfunctions: Any, name: str) -> str | None:
+    for page in stepfunctions.get_paginator("list_state_machines").paginate():
+        for machine in page["stateMachines"]:
+            if machine["name"] == name:
+                return machine["stateMachineArn"]
+    return None

@@ -1,0 +1,61 @@
+"""Shared fixtures: stacks per backend, and a `testbed` handle for the integration tests.
+
+The integration tests run once per backend: `embedded` always, `docker` when an engine
+answers (skipped with a reason otherwise, or failed when TESTBED_REQUIRE_DOCKER=1).
+Each backend's stack is started once per session, seeded, and stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from testbed import backends
+from testbed.embedded import EmbeddedStack
+from testbed.probes import free_port
+from testbed.stack import Stack
+from tests.support import Testbed
+
+BACKENDS = ["embedded", "docker"]
+# Wait states and Retry backoff take no real time in tests (MiniStack's SFN_WAIT_SCALE).
+TEST_EMULATOR_ENV = {"SFN_WAIT_SCALE": "0"}
+
+
+def _start_embedded(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStack:
+    stack = EmbeddedStack(
+        run_dir=tmp_path_factory.mktemp("embedded-stack"),
+        emulator_port=free_port(),
+        mockapi_port=free_port(),
+        extra_env=TEST_EMULATOR_ENV,
+    )
+    stack.start()
+    return stack
+
+
+def _start_docker() -> Stack:
+    if not backends.docker_available():
+        reason = "no Docker engine answers `docker info`"
+        if os.environ.get("TESTBED_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"TESTBED_REQUIRE_DOCKER=1 but {reason}")
+        pytest.skip(f"docker backend: {reason} (set TESTBED_REQUIRE_DOCKER=1 to fail instead)")
+    from testbed.docker_stack import DockerStack
+
+    stack = DockerStack(project_name=f"testbed-test-{os.getpid()}", emulator_env=TEST_EMULATOR_ENV)
+    stack.start()
+    return stack
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    started = _start_embedded(tmp_path_factory) if request.param == "embedded" else _start_docker()
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="session")
+def testbed(stack: Stack) -> Testbed:
+    return Testbed.seeded(stack)

@@ -1,0 +1,71 @@
+"""Test helpers over a running stack: run executions, own templates and stubs, read the journal."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from generic_api_call.template import from_plain
+from testbed import aws, executions, settings
+from testbed.seed import SeedReport, put_templates
+from testbed.stack import Stack
+from testbed.templates import TemplateFile, to_item
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Testbed:
+    stack: Stack
+    seed_report: SeedReport
+    state_machine_arn: str
+
+    @classmethod
+    def seeded(cls, stack: Stack) -> Testbed:
+        report = stack.seed()
+        return cls(stack=stack, seed_report=report, state_machine_arn=report.state_machine_arn)
+
+    def client(self, service: str) -> Any:
+        return aws.client(service, endpoint=self.stack.endpoints.aws)
+
+    def run(self, template: str, method: str, params: dict[str, Any] | None = None,
+            timeout: float = 90.0) -> executions.ExecutionResult:
+        execution_input: dict[str, Any] = {"templateName": template, "method": method}
+        execution_input["params"] = params if params is not None else {}
+        return executions.run(self.client("stepfunctions"), self.state_machine_arn, execution_input,
+                              timeout=timeout)
+
+    def add_template(self, method: str = "GET", **fields: Any) -> str:
+        """Store a template owned by the calling test; return its unique name."""
+        name = unique("t")
+        plain = {"PK": name, "SK": method, **fields}
+        template = from_plain(plain)
+        put_templates(self.client("dynamodb"), [TemplateFile(path=_nowhere(), template=template, item=to_item(plain))])
+        return name
+
+    def add_stub(self, stub: dict[str, Any]) -> str:
+        response = requests.post(f"{self.stack.endpoints.mockapi}/__admin/stubs", json=stub, timeout=10)
+        response.raise_for_status()
+        return response.json()["id"]
+
+    def received(self, path_prefix: str) -> list[dict[str, Any]]:
+        response = requests.get(f"{self.stack.endpoints.mockapi}/__admin/requests",
+                                params={"pathPrefix": path_prefix}, timeout=10)
+        response.raise_for_status()
+        return response.json()["requests"]
+
+    def get_item(self, name: str, method: str) -> dict[str, Any] | None:
+        return self.client("dynamodb").get_item(
+            TableName=settings.TABLE_NAME, Key={"PK": {"S": name}, "SK": {"S": method}}, ConsistentRead=True,
+        ).get("Item")
+
+
+def _nowhere():
+    from pathlib import Path
+
+    return Path("<test>")

@@ -1,0 +1,65 @@
+"""Template data files: every shipped file is valid; bad ones are named with the reason."""
+
+from pathlib import Path
+
+import pytest
+
+from testbed import settings
+from testbed.templates import TemplateFileError, load_dir, load_file
+
+GOOD = """\
+name: {name}
+method: GET
+url: "{{{{ base_url }}}}/x/{{{{ params.id }}}}"
+"""
+
+
+def write(directory: Path, filename: str, text: str) -> Path:
+    path = directory / filename
+    path.write_text(text)
+    return path
+
+
+def test_shipped_templates_are_valid():
+    loaded = load_dir(settings.TEMPLATES_DIR)
+    assert {f.key for f in loaded} >= {
+        ("get_user", "GET"), ("create_order", "POST"), ("get_profile", "GET"), ("get_status", "GET"),
+    }
+
+
+def test_item_is_in_attribute_value_form(tmp_path):
+    path = write(tmp_path, "a.GET.yaml", GOOD.format(name="a") + "timeoutSeconds: 2.5\nbody: {n: 1}\n")
+    item = load_file(path).item
+    assert item["PK"] == {"S": "a"} and item["SK"] == {"S": "GET"}
+    assert item["timeoutSeconds"] == {"N": "2.5"}
+    assert item["body"] == {"M": {"n": {"N": "1"}}}
+
+
+@pytest.mark.parametrize(("filename", "text", "reason"), [
+    ("a.GET.yaml", "name: a\nmethod: GET\n", "missing required field 'url'"),
+    ("a.GET.yaml", "method: GET\nurl: http://x\n", "field 'name' is missing"),
+    ("a.GET.yaml", "name: a\nmethod: GET\nurl: 42\n", "'url' must be a non-empty string"),
+    ("a.GET.yaml", "name: a\nmethod: GET\nurl: 'http://x/{{ params.id '\n", "url: Jinja syntax error"),
+    ("a.GET.yaml", "name: a\nmethod: GET\nurl: http://x\ntimeoutSeconds: soon\n", "'timeoutSeconds' must be a number"),
+    ("a.GET.yaml", "name: a\nmethod: GET\nurl: http://x\nheaderz: {}\n", "unknown field"),
+    ("a.GET.yaml", "[1, 2]\n", "must contain a map"),
+    ("a.GET.yaml", "name: a\nmethod: GET\nurl: [\n", "cannot be read as YAML"),
+    ("b.GET.yaml", GOOD.format(name="a"), "file name must be 'a.GET.yaml'"),
+])
+def test_bad_file_is_named_with_reason(tmp_path, filename, text, reason):
+    path = write(tmp_path, filename, text)
+    with pytest.raises(TemplateFileError, match=reason) as raised:
+        load_file(path)
+    assert str(path) in str(raised.value)
+
+
+def test_duplicate_templates_are_refused(tmp_path):
+    write(tmp_path, "a.GET.yaml", GOOD.format(name="a"))
+    write(tmp_path, "a.GET.json", '{"name": "a", "method": "GET", "url": "http://x"}')
+    with pytest.raises(TemplateFileError, match="duplicate template"):
+        load_dir(tmp_path)
+
+
+def test_empty_directory_is_refused(tmp_path):
+    with pytest.raises(TemplateFileError, match="no template files"):
+        load_dir(tmp_path)
