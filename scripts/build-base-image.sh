@@ -8,7 +8,7 @@
 #   --force   rebuild even if the image exists
 #
 # Environment (all optional):
-#   PYTHON_IMAGE     image name               (testbed/python-base:3.11)
+#   BASE_IMAGE     image name               (testbed/python-base:3.11)
 #   DEBIAN_SUITE     Debian release           (bookworm)
 #   DEBIAN_MIRROR    Debian mirror URL        (from the host's apt sources,
 #                                              else http://deb.debian.org/debian)
@@ -16,7 +16,7 @@
 #   WORK_PARENT      where the temp rootfs goes (/var/tmp)
 set -euo pipefail
 
-PYTHON_IMAGE=${PYTHON_IMAGE:-testbed/python-base:3.11}
+BASE_IMAGE=${BASE_IMAGE:-testbed/python-base:3.11}
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
 HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 WORK_PARENT=${WORK_PARENT:-/var/tmp}
@@ -26,6 +26,7 @@ IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 PACKAGES=python3,python3-pip,python3-venv,ca-certificates,netbase,tzdata
 
 WORKDIR=
+CHILD_PID=
 
 # ---------------------------------------------------------------- helpers --
 
@@ -45,6 +46,10 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 # inside it while it runs; unmount anything still there before deleting, and
 # stay on one filesystem so a leftover mount can never be recursed into.
 cleanup() {
+  if [[ -n $CHILD_PID ]] && kill -0 "$CHILD_PID" 2>/dev/null; then
+    kill -TERM -- "-$CHILD_PID" 2>/dev/null || true
+    wait "$CHILD_PID" 2>/dev/null || true
+  fi
   [[ -n $WORKDIR && -d $WORKDIR ]] || return 0
   local m
   while read -r m; do
@@ -80,13 +85,20 @@ ensure_debootstrap() {
 run_debootstrap() {
   local rootfs=$1 mirror=$2 dlog=$WORKDIR/debootstrap.log
   log "debootstrap --variant=minbase $DEBIAN_SUITE from $mirror"
-  if ! debootstrap --variant=minbase --include="$PACKAGES" \
-        "$DEBIAN_SUITE" "$rootfs" "$mirror" >"$dlog" 2>&1; then
+  # In the background, in its own process group, so that Ctrl-C/TERM reach
+  # the trap at once (bash defers traps while a foreground child runs) and
+  # the trap can stop debootstrap with all its children before cleanup.
+  setsid debootstrap --variant=minbase --include="$PACKAGES" \
+    "$DEBIAN_SUITE" "$rootfs" "$mirror" >"$dlog" 2>&1 &
+  CHILD_PID=$!
+  if ! wait "$CHILD_PID"; then
+    CHILD_PID=
     tail -n 25 "$dlog" >&2
     [[ -f $rootfs/debootstrap/debootstrap.log ]] \
       && tail -n 25 "$rootfs/debootstrap/debootstrap.log" >&2
     die "debootstrap failed (see above)"
   fi
+  CHILD_PID=
 }
 
 customize_rootfs() {
@@ -169,7 +181,7 @@ import_rootfs() {
         --change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' \
         --change 'CMD ["python3"]' \
         --message "debootstrap $DEBIAN_SUITE minbase + python3 (scripts/build-base-image.sh)" \
-        - "$PYTHON_IMAGE" >/dev/null
+        - "$BASE_IMAGE" >/dev/null
 }
 
 # ------------------------------------------------------------------- main --
@@ -188,9 +200,9 @@ main() {
     || die "docker engine does not answer; run scripts/install-docker.sh first"
 
   local old_id
-  old_id=$(docker image inspect -f '{{.Id}}' "$PYTHON_IMAGE" 2>/dev/null || true)
+  old_id=$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE" 2>/dev/null || true)
   if [[ -n $old_id && $force == 0 ]]; then
-    log "image $PYTHON_IMAGE already exists ($(docker image inspect -f '{{.Size}}' "$PYTHON_IMAGE" | awk '{printf "%.0f MB", $1/1e6}')); reusing it (use --force to rebuild)"
+    log "image $BASE_IMAGE already exists ($(docker image inspect -f '{{.Size}}' "$BASE_IMAGE" | awk '{printf "%.0f MB", $1/1e6}')); reusing it (use --force to rebuild)"
     exit 0
   fi
 
@@ -225,7 +237,7 @@ main() {
 
   # Drop the image the tag pointed at before a --force rebuild, if unused.
   local new_id
-  new_id=$(docker image inspect -f '{{.Id}}' "$PYTHON_IMAGE")
+  new_id=$(docker image inspect -f '{{.Id}}' "$BASE_IMAGE")
   if [[ -n $old_id && $old_id != "$new_id" ]]; then
     if docker image rm "$old_id" >/dev/null 2>&1; then
       log "removed previous image ${old_id#sha256:}"
@@ -234,14 +246,14 @@ main() {
 
   phase_start "smoke test"
   local out
-  out=$(docker run --rm --network none "$PYTHON_IMAGE" \
+  out=$(docker run --rm --network none "$BASE_IMAGE" \
           sh -c 'python --version && pip --version' 2>&1) \
-    || die "smoke test of $PYTHON_IMAGE failed: $out"
+    || die "smoke test of $BASE_IMAGE failed: $out"
   phase_end "$(printf '%s' "$out" | tr '\n' ';')"
 
   PHASE_T0=$t0
   PHASE_NAME="total"
-  phase_end "$PYTHON_IMAGE, $(docker image inspect -f '{{.Size}}' "$PYTHON_IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
+  phase_end "$BASE_IMAGE, $(docker image inspect -f '{{.Size}}' "$BASE_IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
 }
 
 main "$@"

@@ -73,7 +73,10 @@ def _seed(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     report = seed(SeedConfig(api_base_url=args.api_base_url, endpoint=args.endpoint,
-                             templates_dir=Path(args.templates)))
+                             templates_dir=Path(args.templates), templates_only=args.templates_only))
+    if args.json:
+        print(report.to_json())
+        return 0
     print("Seed:")
     print("\n".join(report.lines()))
     return 0
@@ -128,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     seed_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")
     seed_cmd.add_argument("--api-base-url", required=True, help="where the Lambda reaches the external API")
     seed_cmd.add_argument("--templates", default=str(settings.TEMPLATES_DIR), help="template files folder")
+    seed_cmd.add_argument("--templates-only", action="store_true",
+                          help="write the table and templates only (fast, after editing templates)")
+    seed_cmd.add_argument("--json", action="store_true", help="print the report as JSON")
 
     run_cmd = add("run", _run, "start an execution and wait for its end")
     run_cmd.add_argument("template", help="template name (PK)")

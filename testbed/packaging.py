@@ -2,7 +2,9 @@
 
 The zip is byte-for-byte reproducible (sorted entries, fixed timestamps and modes), so its
 SHA-256 equals the deployed CodeSha256 when nothing changed and the seed can skip the
-upload. Dependencies are installed once per requirements file content into a cache.
+upload. Dependencies are installed once per requirements file content into a cache, for
+the Python that runs the build (which is the emulator's: MiniStack runs Lambdas with its
+own Python), or for TESTBED_LAMBDA_PLATFORM (e.g. manylinux2014_x86_64) when set.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -65,7 +68,8 @@ def _files_under(root: Path) -> list[Path]:
 
 def _dependencies(requirements: Path, cache_dir: Path) -> Path:
     """Install the pinned requirements into a cache folder keyed by their content."""
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:16]
+    platform = os.environ.get("TESTBED_LAMBDA_PLATFORM", "")
+    digest = hashlib.sha256(requirements.read_bytes() + platform.encode()).hexdigest()[:16]
     target = cache_dir / f"lambda-deps-{digest}"
     if target.is_dir():
         return target
@@ -76,6 +80,11 @@ def _dependencies(requirements: Path, cache_dir: Path) -> Path:
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--no-compile", "--target", str(staging), "-r", str(requirements),
     ]
+    if platform:
+        # For a Lambda that runs elsewhere (AWS, LocalStack's Lambda containers): wheels for
+        # that platform and Python, instead of for the Python running this build.
+        command += ["--platform", platform, "--implementation", "cp", "--only-binary=:all:",
+                    "--python-version", settings.LAMBDA_RUNTIME.removeprefix("python")]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)

@@ -33,6 +33,15 @@ class SeedReport:
     unchanged: list[str] = field(default_factory=list)
     state_machine_arn: str = ""
 
+    def to_json(self) -> str:
+        return json.dumps({"changed": self.changed, "unchanged": self.unchanged,
+                           "stateMachineArn": self.state_machine_arn})
+
+    @classmethod
+    def from_json(cls, text: str) -> SeedReport:
+        data = json.loads(text)
+        return cls(changed=data["changed"], unchanged=data["unchanged"], state_machine_arn=data["stateMachineArn"])
+
     def lines(self) -> list[str]:
         lines = [f"  {line}" for line in self.changed]
         if not self.changed:
@@ -47,6 +56,7 @@ class SeedConfig:
     api_base_url: str  # where the Lambda reaches the external API (the mock API locally)
     endpoint: str | None = None  # AWS endpoint; None: AWS_ENDPOINT_URL from the environment
     templates_dir: Path = settings.TEMPLATES_DIR
+    templates_only: bool = False  # table and templates; leave the Lambda and state machine as they are
 
 
 class Clients:
@@ -61,13 +71,17 @@ class Clients:
 
 def seed(config: SeedConfig) -> SeedReport:
     template_files = templates.load_dir(config.templates_dir)
-    lambda_zip = packaging.build()
     clients = Clients(config.endpoint)
+    report = SeedReport()
+    if config.templates_only:
+        ensure_table(clients.dynamodb, report)
+        put_templates(clients.dynamodb, template_files, report)
+        return report
+    lambda_zip = packaging.build()
     account = clients.sts.get_caller_identity()["Account"]
     function_arn = f"arn:aws:lambda:{clients.region}:{account}:function:{settings.FUNCTION_NAME}"
     definition = statemachine.render_definition({"GenericApiCallLambdaArn": function_arn})
 
-    report = SeedReport()
     ensure_table(clients.dynamodb, report)
     put_templates(clients.dynamodb, template_files, report)
     lambda_role = ensure_role(clients.iam, settings.LAMBDA_ROLE_NAME, "lambda", report)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,5 +23,6 @@ LAMBDA_TIMEOUT_SECONDS = 30
 LAMBDA_MEMORY_MB = 256
 MOCKAPI_STUBS = ROOT / "mockapi" / "stubs.yaml"
 
-# Generated state (pid files, logs, build cache): gitignored.
-STATE_DIR = ROOT / ".testbed"
+# Generated state (pid files, logs, build cache): gitignored. Containers that mount the
+# repository read-only point it elsewhere.
+STATE_DIR = Path(os.environ.get("TESTBED_STATE_DIR") or ROOT / ".testbed")

@@ -30,7 +30,7 @@ def test_bad_template_is_rejected_and_nothing_is_written(testbed, tmp_path):
 
     with pytest.raises(TemplateFileError) as raised:
         seed(SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
-                        endpoint=testbed.stack.endpoints.aws, templates_dir=tmp_path))
+                        endpoint=testbed.stack.endpoints.aws, templates_dir=tmp_path, templates_only=True))
 
     assert str(bad) in str(raised.value) and "Jinja syntax error" in str(raised.value)
     assert testbed.get_item(good_name, "GET") is None
@@ -42,10 +42,25 @@ def test_changed_template_is_updated_alone(testbed, tmp_path):
         shutil.copy(path, tmp_path)
     target = tmp_path / f"{name}.GET.yaml"
     target.write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/v1'\n")
+    # Templates only: from the host, the full seed would also rebuild the Lambda's zip with
+    # the host's Python, while the docker backend's emulator builds it with its own.
     config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
-                        endpoint=testbed.stack.endpoints.aws, templates_dir=tmp_path)
+                        endpoint=testbed.stack.endpoints.aws, templates_dir=tmp_path, templates_only=True)
 
     assert seed(config).changed == [f"template {name} GET: created ({target.name})"]
     target.write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/v2'\n")
     assert seed(config).changed == [f"template {name} GET: updated ({target.name})"]
     assert testbed.get_item(name, "GET")["url"] == {"S": "{{ base_url }}/v2"}
+
+
+def test_full_seed_rejects_bad_template_before_any_write(testbed, tmp_path):
+    """The full seed (Lambda and state machine included) validates first, too."""
+    name = unique("bad")
+    (tmp_path / f"{name}.GET.yaml").write_text(f"name: {name}\nmethod: GET\n")
+
+    with pytest.raises(TemplateFileError, match="missing required field 'url'"):
+        seed(SeedConfig(api_base_url="http://unused.invalid", endpoint=testbed.stack.endpoints.aws,
+                        templates_dir=tmp_path))
+
+    assert testbed.get_item(name, "GET") is None
+    assert testbed.stack.seed().changed == []  # the Lambda's configuration was not touched either

@@ -1,0 +1,133 @@
+"""The Docker backend: the project's docker-compose.yml, driven through testcontainers.
+
+`start` builds the images and runs `docker compose up --wait`, which returns once every
+service is healthy, and the emulator is healthy only after its seed hook succeeded.
+Settings reach Compose through an env file (project name, host ports, base image), so
+several stacks (a user's and the tests') can run side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from testcontainers.compose import DockerCompose
+
+from testbed import settings
+from testbed.seed import SeedReport
+from testbed.stack import Endpoints, Stack, StackError
+
+DEFAULT_PROJECT = "api-template-testbed"
+OFFICIAL_PYTHON_IMAGE = "python:3.11-slim"
+LOCAL_BASE_IMAGE = "testbed/python-base:3.11"  # what `make base-image` builds
+EMULATOR_PORT = 4566
+MOCKAPI_PORT = 8080
+SEED_HOOK = "/etc/localstack/init/ready.d/10-seed.sh"
+
+
+class DockerStack(Stack):
+    name = "docker"
+
+    def __init__(
+        self,
+        project_name: str = DEFAULT_PROJECT,
+        emulator_port: int | None = None,
+        mockapi_port: int | None = None,
+        emulator_env: dict[str, str] | None = None,
+        run_dir: Path | None = None,
+    ) -> None:
+        """Ports: None = the defaults or TESTBED_*_PORT; 0 = any free port."""
+        self.project_name = project_name
+        self.run_dir = run_dir or settings.STATE_DIR / "docker" / project_name
+        variables = {
+            "COMPOSE_PROJECT_NAME": project_name,
+            "TESTBED_NETWORK": project_name,
+            "TESTBED_EMULATOR_PORT": str(_port(emulator_port, "TESTBED_EMULATOR_PORT", EMULATOR_PORT)),
+            "TESTBED_MOCKAPI_PORT": str(_port(mockapi_port, "TESTBED_MOCKAPI_PORT", MOCKAPI_PORT)),
+            "PYTHON_IMAGE": python_image(),
+            **(emulator_env or {}),
+        }
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        env_file = self.run_dir / "compose.env"
+        env_file.write_text("".join(f"{key}={value}\n" for key, value in sorted(variables.items())))
+        self.compose = DockerCompose(
+            context=str(settings.ROOT),
+            compose_file_name="docker-compose.yml",
+            env_file=str(env_file),
+            build=True,
+            wait=True,
+        )
+
+    @property
+    def endpoints(self) -> Endpoints:
+        emulator = self.compose.get_service_port("emulator", EMULATOR_PORT)
+        mockapi = self.compose.get_service_port("mockapi", MOCKAPI_PORT)
+        return Endpoints(
+            aws=f"http://127.0.0.1:{emulator}",
+            mockapi=f"http://127.0.0.1:{mockapi}",
+            mockapi_for_lambda=f"http://mockapi:{MOCKAPI_PORT}",
+        )
+
+    def start(self) -> None:
+        try:
+            self.compose.start()
+        except subprocess.CalledProcessError as exc:
+            detail = (exc.stderr or b"").decode(errors="replace").strip()[-3000:]
+            logs = self._logs()
+            raise StackError(f"`docker compose up --wait` failed (exit {exc.returncode}):\n{detail}\n{logs}") from exc
+
+    def stop(self) -> None:
+        self.compose.stop(down=True)
+
+    def seed(self) -> SeedReport:
+        """Run the emulator's seed hook again: the Lambda zip is built by the emulator's Python."""
+        try:
+            stdout, _, _ = self.compose.exec_in_container(["sh", SEED_HOOK, "--json"], service_name="emulator")
+        except subprocess.CalledProcessError as exc:
+            detail = (exc.stderr or b"").decode(errors="replace").strip()[-3000:]
+            raise StackError(f"the seed hook failed in the emulator container:\n{detail}") from exc
+        lines = stdout.strip().splitlines()
+        if not lines:
+            raise StackError("the seed hook printed no report")
+        return SeedReport.from_json(lines[-1])
+
+    def is_running(self) -> bool:
+        try:
+            containers = self.compose.get_containers()
+        except (subprocess.CalledProcessError, OSError):
+            return False
+        return bool(containers) and all(c.State == "running" for c in containers)
+
+    def _logs(self) -> str:
+        try:
+            stdout, stderr = self.compose.get_logs()
+        except (subprocess.CalledProcessError, OSError):
+            return ""
+        tail = "\n".join((stdout + stderr).splitlines()[-60:])
+        return f"last lines of the services' logs:\n{tail}"
+
+
+def python_image() -> str:
+    """PYTHON_IMAGE if set; else the local base image when only it is present (no registry)."""
+    if os.environ.get("PYTHON_IMAGE"):
+        return os.environ["PYTHON_IMAGE"]
+    if not _image_present(OFFICIAL_PYTHON_IMAGE) and _image_present(LOCAL_BASE_IMAGE):
+        return LOCAL_BASE_IMAGE
+    return OFFICIAL_PYTHON_IMAGE
+
+
+def _image_present(image: str) -> bool:
+    probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def _port(value: int | None, variable: str, default: int) -> int:
+    if value is not None:
+        return value
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    if not text.isdigit() or int(text) > 65535:
+        raise StackError(f"{variable}={text!r} is not a port number (0-65535)")
+    return int(text)
