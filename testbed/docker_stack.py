@@ -99,6 +99,13 @@ class DockerStack(Stack):
             return False
         return bool(containers) and all(c.State == "running" for c in containers)
 
+    def emulator_logs(self) -> str:
+        try:
+            stdout, stderr = self.compose.get_logs("emulator")
+        except (subprocess.CalledProcessError, OSError):
+            return ""
+        return stdout + stderr
+
     def _logs(self) -> str:
         try:
             stdout, stderr = self.compose.get_logs()

@@ -79,6 +79,12 @@ class EmbeddedStack(Stack):
         self.mockapi.stop()
         self.emulator.stop()
 
+    def emulator_logs(self) -> str:
+        try:
+            return self.emulator.log_file.read_text(errors="replace")
+        except OSError:
+            return ""
+
     def _wait_ready(self) -> None:
         e = self.endpoints
         probes.wait_until(
@@ -100,6 +106,7 @@ class EmbeddedStack(Stack):
             "MINISTACK_REGION": aws.region(),
             "AWS_DEFAULT_REGION": aws.region(),
             "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+            "SFN_MOCK_CONFIG": str(settings.SFN_MOCK_CONFIG),
         })
         env.pop("AWS_ENDPOINT_URL", None)  # MiniStack sets its own for the Lambdas it runs
         env.update(self.extra_env)

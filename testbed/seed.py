@@ -9,10 +9,12 @@ that nothing changed.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from testbed import aws, packaging, settings, statemachine, templates
 
@@ -69,14 +71,22 @@ class Clients:
         self.region = self.dynamodb.meta.region_name
 
 
-def seed(config: SeedConfig) -> SeedReport:
+def validate(config: SeedConfig) -> list[templates.TemplateFile]:
+    """Every template file, checked as the Lambda would use it; raises before any write."""
     template_files = templates.load_dir(config.templates_dir)
+    templates.check_destinations(template_files, config.api_base_url, allowed_hosts(config.api_base_url))
+    return template_files
+
+
+def seed(config: SeedConfig) -> SeedReport:
+    template_files = validate(config)
     clients = Clients(config.endpoint)
     report = SeedReport()
     if config.templates_only:
         ensure_table(clients.dynamodb, report)
         put_templates(clients.dynamodb, template_files, report)
         return report
+    environment = {"API_BASE_URL": config.api_base_url, "ALLOWED_HOSTS": allowed_hosts(config.api_base_url)}
     lambda_zip = packaging.build()
     account = clients.sts.get_caller_identity()["Account"]
     function_arn = f"arn:aws:lambda:{clients.region}:{account}:function:{settings.FUNCTION_NAME}"
@@ -85,10 +95,21 @@ def seed(config: SeedConfig) -> SeedReport:
     ensure_table(clients.dynamodb, report)
     put_templates(clients.dynamodb, template_files, report)
     lambda_role = ensure_role(clients.iam, settings.LAMBDA_ROLE_NAME, "lambda", report)
-    ensure_function(clients.lambda_, lambda_zip, lambda_role, config.api_base_url, report)
+    ensure_function(clients.lambda_, lambda_zip, lambda_role, environment, report)
     sfn_role = ensure_role(clients.iam, settings.STATE_MACHINE_ROLE_NAME, "states", report)
     report.state_machine_arn = ensure_state_machine(clients.stepfunctions, definition, sfn_role, report)
     return report
+
+
+def allowed_hosts(api_base_url: str) -> str:
+    """The Lambda's destination allow-list: the API's host and port, plus configured extras."""
+    parts = urlsplit(api_base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SeedError(f"--api-base-url {api_base_url!r} must be an absolute http(s) URL")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    own = f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    extra = [h.strip() for h in os.environ.get("TESTBED_ALLOWED_HOSTS_EXTRA", "").split(",") if h.strip()]
+    return ",".join([own, *extra])
 
 
 def ensure_table(dynamodb: Any, report: SeedReport) -> None:
@@ -153,7 +174,7 @@ def ensure_role(iam: Any, name: str, service: str, report: SeedReport) -> str:
 
 
 def ensure_function(
-    lambda_: Any, lambda_zip: packaging.LambdaZip, role_arn: str, api_base_url: str, report: SeedReport
+    lambda_: Any, lambda_zip: packaging.LambdaZip, role_arn: str, environment: dict[str, str], report: SeedReport
 ) -> None:
     name = settings.FUNCTION_NAME
     wanted = {
@@ -162,7 +183,7 @@ def ensure_function(
         "Timeout": settings.LAMBDA_TIMEOUT_SECONDS,
         "MemorySize": settings.LAMBDA_MEMORY_MB,
         "Role": role_arn,
-        "Environment": {"Variables": {"API_BASE_URL": api_base_url}},
+        "Environment": {"Variables": environment},
     }
     try:
         current = lambda_.get_function(FunctionName=name)["Configuration"]

@@ -22,6 +22,7 @@ LAMBDA_RUNTIME = "python3.11"
 LAMBDA_TIMEOUT_SECONDS = 30
 LAMBDA_MEMORY_MB = 256
 MOCKAPI_STUBS = ROOT / "mockapi" / "stubs.yaml"
+SFN_MOCK_CONFIG = ROOT / "localstack" / "sfn_mock_config.json"
 
 # Generated state (pid files, logs, build cache): gitignored. Containers that mount the
 # repository read-only point it elsewhere.

@@ -41,6 +41,10 @@ class Stack(ABC):
     @abstractmethod
     def is_running(self) -> bool: ...
 
+    @abstractmethod
+    def emulator_logs(self) -> str:
+        """The AWS emulator's own output (for diagnostics, and for leak checks in tests)."""
+
     def seed(self) -> SeedReport:
         return seed(SeedConfig(api_base_url=self.endpoints.mockapi_for_lambda, endpoint=self.endpoints.aws))
 

@@ -15,8 +15,9 @@ from typing import Any
 import yaml
 from boto3.dynamodb.types import TypeSerializer
 
-from generic_api_call.errors import InvalidTemplate
-from generic_api_call.render import check_syntax
+from generic_api_call.destinations import DEFAULT_PORTS, AllowList, literal_refusal_reason
+from generic_api_call.errors import GenericApiCallError, InvalidTemplate
+from generic_api_call.render import check_syntax, template_destination
 from generic_api_call.template import Template, from_plain
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
@@ -80,8 +81,29 @@ def load_file(path: Path) -> TemplateFile:
         raise TemplateFileError(path, str(exc).replace("'PK'", "'name'").replace("'SK'", "'method'")) from exc
     expected = f"{template.name}.{template.method}"
     if path.stem != expected:
-        raise TemplateFileError(path, f"file name must be '{expected}{path.suffix}' (name.METHOD)")
+        raise TemplateFileError(
+            path, f"field 'name'/'method' ({expected}) does not match the file name: rename it {expected}{path.suffix}")
     return TemplateFile(path=path, template=template, item=to_item(plain | {"SK": template.method}))
+
+
+def check_destinations(template_files: list[TemplateFile], base_url: str, allowed: str) -> None:
+    """Each template must call a host of the allow-list (`allowed`, as the Lambda gets it)."""
+    allow = AllowList.parse(allowed)
+    for template_file in template_files:
+        try:
+            scheme, host, port = template_destination(template_file.template, base_url)
+        except GenericApiCallError as exc:
+            raise TemplateFileError(template_file.path, f"field 'url': {exc}") from exc
+        port = port or DEFAULT_PORTS[scheme]
+        reason = literal_refusal_reason(host or "")
+        if reason:
+            raise TemplateFileError(template_file.path, f"field 'url': {host} is {reason}, never allowed")
+        if not allow.allows(host or "", port):
+            raise TemplateFileError(
+                template_file.path,
+                f"field 'url': destination {host}:{port} is not in the allow-list ({allowed}); "
+                "use {{ base_url }}, or add the host to TESTBED_ALLOWED_HOSTS_EXTRA",
+            )
 
 
 def to_item(plain: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,11 @@ from tests.support import Testbed
 
 BACKENDS = ["embedded", "docker"]
 # Wait states and Retry backoff take no real time in tests (MiniStack's SFN_WAIT_SCALE).
-TEST_EMULATOR_ENV = {"SFN_WAIT_SCALE": "0"}
+# The metadata addresses are allow-listed on purpose: the Lambda must refuse them anyway.
+TEST_EMULATOR_ENV = {
+    "SFN_WAIT_SCALE": "0",
+    "TESTBED_ALLOWED_HOSTS_EXTRA": "169.254.169.254,[fd00:ec2::254],[::ffff:169.254.169.254]",
+}
 
 
 def _start_embedded(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStack:
@@ -57,5 +61,9 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 
 
 @pytest.fixture(scope="session")
-def testbed(stack: Stack) -> Testbed:
-    return Testbed.seeded(stack)
+def testbed(stack: Stack) -> Iterator[Testbed]:
+    # The embedded stack is seeded from this process, so its settings come from os.environ.
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in TEST_EMULATOR_ENV.items():
+            patch.setenv(key, value)
+        yield Testbed.seeded(stack)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -34,11 +35,12 @@ class Testbed:
         return aws.client(service, endpoint=self.stack.endpoints.aws)
 
     def run(self, template: str, method: str, params: dict[str, Any] | None = None,
-            timeout: float = 90.0) -> executions.ExecutionResult:
+            timeout: float = 90.0, test_case: str | None = None) -> executions.ExecutionResult:
+        """Run an execution; `test_case` selects a scenario of localstack/sfn_mock_config.json."""
         execution_input: dict[str, Any] = {"templateName": template, "method": method}
         execution_input["params"] = params if params is not None else {}
-        return executions.run(self.client("stepfunctions"), self.state_machine_arn, execution_input,
-                              timeout=timeout)
+        arn = f"{self.state_machine_arn}#{test_case}" if test_case else self.state_machine_arn
+        return executions.run(self.client("stepfunctions"), arn, execution_input, timeout=timeout)
 
     def add_template(self, method: str = "GET", **fields: Any) -> str:
         """Store a template owned by the calling test; return its unique name."""
@@ -47,6 +49,29 @@ class Testbed:
         template = from_plain(plain)
         put_templates(self.client("dynamodb"), [TemplateFile(path=_nowhere(), template=template, item=to_item(plain))])
         return name
+
+    def add_raw_template(self, method: str = "GET", **fields: Any) -> str:
+        """Store an item as is, without the seed's validation (a template gone bad in the table)."""
+        name = unique("raw")
+        item = to_item({"PK": name, "SK": method, **fields})
+        self.client("dynamodb").put_item(TableName=settings.TABLE_NAME, Item=item)
+        return name
+
+    def put_secret(self, name: str, value: str) -> None:
+        self.client("ssm").put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
+
+    def table_dump(self) -> str:
+        items = self.client("dynamodb").scan(TableName=settings.TABLE_NAME, ConsistentRead=True)["Items"]
+        return json.dumps(items, ensure_ascii=False)
+
+    def lambda_logs(self) -> str:
+        logs = self.client("logs")
+        group = f"/aws/lambda/{settings.FUNCTION_NAME}"
+        try:
+            events = logs.filter_log_events(logGroupName=group)["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return ""
+        return "\n".join(event["message"] for event in events)
 
     def add_stub(self, stub: dict[str, Any]) -> str:
         response = requests.post(f"{self.stack.endpoints.mockapi}/__admin/stubs", json=stub, timeout=10)

@@ -36,7 +36,7 @@ def test_defaults():
 @pytest.mark.parametrize(("fields", "message"), [
     ({"url": None}, "missing required field 'url'"),
     ({"url": 3}, "'url' must be a non-empty string"),
-    ({"SK": "FETCH"}, "must be one of"),
+    ({"SK": "FETCH"}, "must be an HTTP method"),
     ({"headers": ["a"]}, "'headers' must be a map"),
     ({"headers": {"A": 1}}, "'headers.A' must be a string"),
     ({"query": {"q": 1}}, "'query.q' must be a string or a list"),

@@ -44,7 +44,7 @@ def test_item_is_in_attribute_value_form(tmp_path):
     ("a.GET.yaml", "name: a\nmethod: GET\nurl: http://x\nheaderz: {}\n", "unknown field"),
     ("a.GET.yaml", "[1, 2]\n", "must contain a map"),
     ("a.GET.yaml", "name: a\nmethod: GET\nurl: [\n", "cannot be read as YAML"),
-    ("b.GET.yaml", GOOD.format(name="a"), "file name must be 'a.GET.yaml'"),
+    ("b.GET.yaml", GOOD.format(name="a"), "does not match the file name: rename it a.GET.yaml"),
 ])
 def test_bad_file_is_named_with_reason(tmp_path, filename, text, reason):
     path = write(tmp_path, filename, text)

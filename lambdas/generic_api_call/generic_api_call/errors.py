@@ -6,8 +6,16 @@ API change for the state machine (statemachines/api_call.asl.json).
 """
 
 
+MAX_MESSAGE_CHARS = 1000  # Cause is capped by AWS at 32 KiB; keep far below
+
+
 class GenericApiCallError(Exception):
-    """Base class; never raised itself."""
+    """Base class; never raised itself. Messages are capped so `Cause` stays small."""
+
+    def __init__(self, message: str = "") -> None:
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[: MAX_MESSAGE_CHARS - 15] + " ...[truncated]"
+        super().__init__(message)
 
 
 class InvalidTemplate(GenericApiCallError):
@@ -18,12 +26,24 @@ class RenderError(GenericApiCallError):
     """The template could not be rendered with these params (missing param, unsafe value...)."""
 
 
+class SecretNotAllowed(GenericApiCallError):
+    """The template asked for a secret that its `secrets` allow-list does not name."""
+
+
+class DestinationRefused(GenericApiCallError):
+    """The request would go to a host outside the allow-list, or to a refused address."""
+
+
 class UpstreamTimeout(GenericApiCallError):
     """The API did not connect or answer within the template's timeout. Retried."""
 
 
 class UpstreamConnectionError(GenericApiCallError):
     """The API could not be reached (refused, reset, DNS). Retried."""
+
+
+class UpstreamThrottled(GenericApiCallError):
+    """The API answered 429/503 with a Retry-After beyond the deadline. Not retried."""
 
 
 class UpstreamUnavailable(GenericApiCallError):

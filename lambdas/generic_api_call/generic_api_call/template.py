@@ -14,9 +14,10 @@ from .errors import InvalidTemplate
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_TIMEOUT_SECONDS = 25.0  # stays below the Lambda's 30 s timeout
-KNOWN_FIELDS = frozenset(
-    {"PK", "SK", "url", "headers", "query", "body", "timeoutSeconds", "description"}
-)
+KNOWN_FIELDS = frozenset({
+    "PK", "SK", "url", "headers", "query", "body", "timeoutSeconds", "description",
+    "secrets", "idempotent", "followRedirects",
+})
 
 _deserializer = TypeDeserializer()
 
@@ -33,6 +34,9 @@ class Template:
     body: Any = None
     timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
     description: str = ""
+    secrets: tuple[str, ...] = ()  # names that {{ secret('name') }} may resolve
+    idempotent: bool = False  # POST/PATCH too may be retried (GET, PUT, DELETE... always are)
+    follow_redirects: bool = False  # follow up to 3 redirects, each hop checked again
 
 
 def from_dynamodb_item(item: Mapping[str, Any]) -> Template:
@@ -55,7 +59,7 @@ def from_plain(data: Mapping[str, Any]) -> Template:
     name = _require_str(data, "PK")
     method = _require_str(data, "SK").upper()
     if method not in HTTP_METHODS:
-        raise InvalidTemplate(f"field 'SK' (method) must be one of {sorted(HTTP_METHODS)}, got {method!r}")
+        raise InvalidTemplate(f"field 'SK' must be an HTTP method, one of {sorted(HTTP_METHODS)}; got {method!r}")
     url = _require_str(data, "url")
     headers = _optional_map(data, "headers")
     for key, value in headers.items():
@@ -78,6 +82,12 @@ def from_plain(data: Mapping[str, Any]) -> Template:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise InvalidTemplate("field 'description' must be a string")
+    secrets = data.get("secrets") or []
+    if not isinstance(secrets, list) or not all(isinstance(n, str) and n.strip() for n in secrets):
+        raise InvalidTemplate("field 'secrets' must be a list of secret names")
+    for flag in ("idempotent", "followRedirects"):
+        if not isinstance(data.get(flag, False), bool):
+            raise InvalidTemplate(f"field '{flag}' must be true or false")
     return Template(
         name=name,
         method=method,
@@ -87,6 +97,9 @@ def from_plain(data: Mapping[str, Any]) -> Template:
         body=body,
         timeout_seconds=float(timeout),
         description=description,
+        secrets=tuple(secrets),
+        idempotent=data.get("idempotent", False),
+        follow_redirects=data.get("followRedirects", False),
     )
 
 

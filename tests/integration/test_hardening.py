@@ -1,0 +1,385 @@
+"""Untrusted templates and params, hostile upstreams, limits and secrets, end to end.
+
+One test per case, on every backend. The README's security table lists each case with the
+branch it ends in, its `Error`, and the test here that proves it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+
+from tests.support import unique
+
+pytestmark = pytest.mark.integration
+
+OK_PATH = ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState", "Success"]
+HTTP_FAILURE_PATH = [
+    "FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState",
+    "DescribeHttpFailure", "HandleFailure",
+]
+INVALID_RESULT_PATH = [
+    "FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState",
+    "DescribeInvalidResult", "HandleFailure",
+]
+CAUGHT_PATH = ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "HandleFailure"]
+METADATA_URLS = {
+    "ipv4": "http://169.254.169.254/latest/meta-data/",
+    "ipv6": "http://[fd00:ec2::254]/latest/meta-data/",
+    "ipv4_mapped_ipv6": "http://[::ffff:169.254.169.254]/latest/meta-data/",
+}
+
+
+def attempts(result) -> int:
+    """How many times the Lambda task ran (first try + retries)."""
+    return len(result.events("LambdaFunctionScheduled")) or len(result.events("TaskScheduled")) - 1
+
+
+def error_message(result) -> str:
+    return json.loads(result.cause)["errorMessage"]
+
+
+def caught(result, error: str) -> None:
+    assert result.status == "FAILED"
+    assert result.states == CAUGHT_PATH
+    assert result.error == error, result.cause
+    # Catch keeps the execution input and adds the error beside it.
+    failed_input = json.loads(result.events("FailStateEntered")[-1]["stateEnteredEventDetails"]["input"])
+    assert {"templateName", "method", "params", "template", "failure"} <= set(failed_input)
+
+
+def stubbed(testbed, response=None, responses=None, method="GET", **template_fields) -> tuple[str, str]:
+    """A template of this test's own, pointing at a stub of its own; returns (template, path)."""
+    path = f"/{unique('h')}"
+    name = testbed.add_template(method, url=f"{{{{ base_url }}}}{path}", **template_fields)
+    stub = {"request": {"method": method, "path": path}}
+    stub.update({"responses": responses} if responses else {"response": response})
+    testbed.add_stub(stub)
+    return name, path
+
+
+# --- bad templates and params -----------------------------------------------------------------
+
+
+def test_item_missing_url_is_an_invalid_template(testbed):
+    name = testbed.add_raw_template(headers={"Accept": "text/plain"})
+    result = testbed.run(name, "GET")
+    caught(result, "InvalidTemplate")
+    assert "missing required field 'url'" in error_message(result)
+    assert attempts(result) == 1
+
+
+@pytest.mark.parametrize("url", [
+    "{{ base_url }}/x/{{ params.__class__ }}",
+    "{{ base_url }}/x/{{ ''.__class__.__mro__[1].__subclasses__() }}",
+])
+def test_hostile_template_introspection_is_refused(testbed, url):
+    name = testbed.add_raw_template(url=url)
+    result = testbed.run(name, "GET", {"x": "1"})
+    caught(result, "RenderError")
+    assert attempts(result) == 1
+
+
+def test_hostile_template_attr_filter_is_refused(testbed):
+    name = testbed.add_raw_template(url="{{ base_url }}/x/{{ (params|attr('__class__')) }}")
+    result = testbed.run(name, "GET", {})
+    caught(result, "InvalidTemplate")  # `attr` is not an allowed filter: rejected before rendering
+
+
+def test_huge_render_fails_fast(testbed):
+    body = "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}"
+    name = testbed.add_raw_template("POST", url="{{ base_url }}/never", body=body)
+    result = testbed.run(name, "POST", {})
+    caught(result, "RenderError")
+    assert "exceeds" in error_message(result)
+
+
+@pytest.mark.parametrize("value", ["../admin", "a/b"])
+def test_path_param_stays_one_segment(testbed, value):
+    prefix = f"/{unique('seg')}"
+    name = testbed.add_template(url=f"{{{{ base_url }}}}{prefix}/{{{{ params.id }}}}")
+    testbed.add_stub({"request": {"method": "GET", "pathPattern": f"^{prefix}/[^/]+$"},
+                      "response": {"status": 200, "body": {"ok": True}}})
+    result = testbed.run(name, "GET", {"id": value})
+    assert result.status == "SUCCEEDED", result.cause
+    [received] = testbed.received(prefix)
+    assert received["rawPath"] == f"{prefix}/{value.replace('/', '%2F')}"
+
+
+def test_dot_dot_path_param_is_refused(testbed):
+    prefix = f"/{unique('dots')}"
+    name = testbed.add_template(url=f"{{{{ base_url }}}}{prefix}/{{{{ params.id }}}}/x")
+    result = testbed.run(name, "GET", {"id": ".."})
+    caught(result, "RenderError")
+    assert testbed.received(prefix) == []
+
+
+def test_query_param_cannot_add_parameters(testbed):
+    name, path = stubbed(testbed, {"status": 200, "echo": True}, query={"q": "{{ params.q }}"})
+    result = testbed.run(name, "GET", {"q": "x&admin=1"})
+    assert result.status == "SUCCEEDED", result.cause
+    [received] = testbed.received(path)
+    assert received["query"] == {"q": ["x&admin=1"]}
+
+
+def test_body_param_cannot_add_keys(testbed):
+    name, path = stubbed(testbed, {"status": 200, "echo": True}, method="POST",
+                         body={"name": "{{ params.name }}", "role": "user"})
+    result = testbed.run(name, "POST", {"name": 'a","role":"admin'})
+    assert result.status == "SUCCEEDED", result.cause
+    [received] = testbed.received(path)
+    assert received["json"] == {"name": 'a","role":"admin', "role": "user"}
+
+
+@pytest.mark.parametrize("value", ["a\r\nX-Admin: 1", "a\nb"])
+def test_crlf_in_header_is_refused(testbed, value):
+    name, path = stubbed(testbed, {"status": 200}, headers={"X-Note": "{{ params.note }}"})
+    result = testbed.run(name, "GET", {"note": value})
+    caught(result, "RenderError")
+    assert "CR or LF" in error_message(result)
+    assert testbed.received(path) == []
+
+
+@pytest.mark.parametrize("value", ["@evil.example", "//evil.example/x", ":1@evil.example"])
+def test_param_cannot_change_the_host_from_the_path(testbed, value):
+    prefix = f"/{unique('host')}"
+    name = testbed.add_template(url=f"{{{{ base_url }}}}{prefix}/{{{{ params.id }}}}")
+    testbed.add_stub({"request": {"method": "GET", "pathPattern": f"^{prefix}/.*"}, "response": {"status": 200}})
+    result = testbed.run(name, "GET", {"id": value})
+    assert result.status == "SUCCEEDED", result.cause
+    assert len(testbed.received(prefix)) == 1  # it reached the mock API, the template's host
+
+
+def test_param_in_the_host_cannot_change_it(testbed):
+    name = testbed.add_raw_template(url="http://{{ params.host }}/x")
+    result = testbed.run(name, "GET", {"host": "evil.example"})
+    caught(result, "RenderError")
+    assert "destination" in error_message(result)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1:70/_x"])
+def test_non_http_schemes_are_refused(testbed, url):
+    name = testbed.add_raw_template(url=url)
+    result = testbed.run(name, "GET", {})
+    assert result.status == "FAILED" and result.states == CAUGHT_PATH
+    assert result.error in {"RenderError", "DestinationRefused"}
+
+
+@pytest.mark.parametrize("form", sorted(METADATA_URLS))
+def test_metadata_address_is_refused_even_when_allow_listed(testbed, form):
+    # The test stacks allow-list these addresses (TESTBED_ALLOWED_HOSTS_EXTRA): refused anyway.
+    name = testbed.add_raw_template(url=METADATA_URLS[form])
+    result = testbed.run(name, "GET", {})
+    caught(result, "DestinationRefused")
+    assert attempts(result) == 1
+
+
+def test_host_outside_the_allow_list_is_refused(testbed):
+    name = testbed.add_raw_template(url="http://api.not-allowed.example/x")
+    result = testbed.run(name, "GET", {})
+    caught(result, "DestinationRefused")
+
+
+def test_redirect_to_a_refused_address_is_not_followed(testbed):
+    name, path = stubbed(testbed, {"status": 302, "headers": {"Location": METADATA_URLS["ipv4"]}},
+                         followRedirects=True)
+    result = testbed.run(name, "GET", {})
+    caught(result, "DestinationRefused")
+    assert len(testbed.received(path)) == 1
+
+
+def test_redirect_within_the_allow_list_is_followed(testbed):
+    target = f"/{unique('moved')}"
+    testbed.add_stub({"request": {"method": "GET", "path": target}, "response": {"status": 200, "body": {"ok": 1}}})
+    name, path = stubbed(testbed, {"status": 302, "headers": {"Location": target}}, followRedirects=True)
+    result = testbed.run(name, "GET", {})
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["body"] == {"ok": 1}
+    assert len(testbed.received(path)) == 1 and len(testbed.received(target)) == 1
+
+
+def test_302_is_a_failure_when_redirects_are_not_followed(testbed):
+    name, path = stubbed(testbed, {"status": 302, "headers": {"Location": "/elsewhere"}})
+    result = testbed.run(name, "GET", {})
+    assert result.status == "FAILED" and result.states == HTTP_FAILURE_PATH
+    assert result.error == "UpstreamHttpError" and "HTTP 302" in result.cause
+    assert len(testbed.received(path)) == 1 and testbed.received("/elsewhere") == []
+
+
+# --- upstream behaviour -----------------------------------------------------------------------
+
+
+def test_200_json(testbed):
+    name, _ = stubbed(testbed, {"status": 200, "body": {"id": 7, "tags": ["a"]}})
+    result = testbed.run(name, "GET", {})
+    assert result.status == "SUCCEEDED" and result.states == OK_PATH
+    assert result.output["body"] == {"id": 7, "tags": ["a"]}
+    assert result.output["contentType"].startswith("application/json")
+
+
+def test_html_200_is_returned_as_text(testbed):
+    html = "<html><body><h1>héllo</h1></body></html>"
+    name, _ = stubbed(testbed, {"status": 200, "headers": {"Content-Type": "text/html; charset=utf-8"}, "body": html})
+    result = testbed.run(name, "GET", {})
+    assert result.status == "SUCCEEDED"
+    assert result.output["body"] == html and result.output["contentType"].startswith("text/html")
+
+
+@pytest.mark.parametrize("code", [400, 404])
+def test_4xx_fails_without_retry(testbed, code):
+    name, path = stubbed(testbed, {"status": code})
+    result = testbed.run(name, "GET", {})
+    assert result.status == "FAILED" and result.states == HTTP_FAILURE_PATH
+    assert result.error == "UpstreamHttpError" and f"HTTP {code}" in result.cause
+    assert attempts(result) == 1 and len(testbed.received(path)) == 1
+
+
+def test_503_with_retry_after_then_success(testbed):
+    name, path = stubbed(testbed, responses=[
+        {"status": 503, "headers": {"Retry-After": "1"}},
+        {"status": 200, "body": {"ok": True}},
+    ])
+    result = testbed.run(name, "GET", {})
+    assert result.status == "SUCCEEDED", result.cause
+    first, second = testbed.received(path)
+    gap = datetime.fromisoformat(second["receivedAt"]) - datetime.fromisoformat(first["receivedAt"])
+    assert gap.total_seconds() >= 0.9  # Retry-After honoured (the state machine's backoff is 0 in tests)
+
+
+def test_post_503_without_idempotency_is_not_retried(testbed):
+    name, path = stubbed(testbed, {"status": 503}, method="POST", body={"a": 1})
+    result = testbed.run(name, "POST", {})
+    assert result.status == "FAILED" and result.states == HTTP_FAILURE_PATH
+    assert "HTTP 503" in result.cause
+    assert len(testbed.received(path)) == 1
+
+
+def test_post_503_marked_idempotent_is_retried(testbed):
+    name, path = stubbed(testbed, responses=[{"status": 503}, {"status": 201, "body": {"id": 1}}],
+                         method="POST", body={"a": 1}, idempotent=True)
+    result = testbed.run(name, "POST", {})
+    assert result.status == "SUCCEEDED", result.cause
+    assert len(testbed.received(path)) == 2
+
+
+def test_429_with_retry_after_beyond_the_deadline_is_not_retried(testbed):
+    name, path = stubbed(testbed, {"status": 429, "headers": {"Retry-After": "120"}}, timeoutSeconds=2)
+    result = testbed.run(name, "GET", {})
+    caught(result, "UpstreamThrottled")
+    assert len(testbed.received(path)) == 1
+
+
+def test_upstream_that_never_answers_times_out(testbed):
+    name, path = stubbed(testbed, {"status": 200, "fault": "no_response"}, timeoutSeconds=1)
+    result = testbed.run(name, "GET", {})
+    caught(result, "UpstreamTimeout")
+    assert attempts(result) == 3 and len(testbed.received(path)) == 3
+
+
+def test_slow_drip_hits_the_total_deadline(testbed):
+    # Each chunk comes well within the read timeout; only the total deadline can stop it.
+    name, _ = stubbed(testbed, {"status": 200, "body": "x" * 200, "fault": "slow_drip",
+                                "chunkBytes": 1, "dripIntervalMs": 200}, timeoutSeconds=1)
+    result = testbed.run(name, "GET", {})
+    caught(result, "UpstreamTimeout")
+
+
+def test_connection_reset_is_a_connection_error(testbed):
+    name, path = stubbed(testbed, {"status": 200, "fault": "connection_reset"})
+    result = testbed.run(name, "GET", {})
+    caught(result, "UpstreamConnectionError")
+    assert len(testbed.received(path)) == 3
+
+
+@pytest.mark.parametrize("fault", ["oversized", "gzip_bomb"])
+def test_50_mb_body_is_truncated(testbed, fault):
+    name, _ = stubbed(testbed, {"status": 200, "fault": fault, "sizeBytes": 50 * 1024 * 1024,
+                                "headers": {"Content-Type": "text/plain"}}, timeoutSeconds=20)
+    result = testbed.run(name, "GET", {})
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["truncated"] is True
+    assert len(result.output["body"]) <= 128 * 1024
+
+
+def test_result_over_the_size_cap_is_cut_to_fit(testbed):
+    # 120 KiB of quotes: under the body cap, but JSON escaping doubles it past the result cap.
+    name, _ = stubbed(testbed, {"status": 200, "headers": {"Content-Type": "text/plain"}, "body": '"' * 120 * 1024})
+    result = testbed.run(name, "GET", {})
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output["truncated"] is True
+    assert len(json.dumps(result.output)) < 200 * 1024
+
+
+def test_invalid_json_body_is_returned_as_text(testbed):
+    name, _ = stubbed(testbed, {"status": 200, "fault": "invalid_json"})
+    result = testbed.run(name, "GET", {})
+    assert result.status == "SUCCEEDED"
+    assert isinstance(result.output["body"], str)
+
+
+# --- Step Functions limits and Lambda service errors (mocked task results) -------------------
+
+
+@pytest.mark.parametrize("case", ["ResultWithoutStatusCode", "ResultWithTextStatusCode"])
+def test_result_without_numeric_status_code_fails_through_the_default(testbed, case):
+    result = testbed.run("get_user", "GET", {"user_id": "1"}, test_case=case)
+    assert result.status == "FAILED" and result.states == INVALID_RESULT_PATH
+    assert result.error == "InvalidLambdaResult"
+
+
+def test_1xx_result_fails_through_the_choice_state(testbed):
+    result = testbed.run("get_user", "GET", {"user_id": "1"}, test_case="Informational1xxResult")
+    assert result.status == "FAILED" and result.states == HTTP_FAILURE_PATH
+    assert "HTTP 103" in result.cause
+
+
+def test_lambda_service_errors_are_retried_then_caught(testbed):
+    result = testbed.run("get_user", "GET", {"user_id": "1"}, test_case="LambdaServiceErrors")
+    caught(result, "Lambda.ServiceException")
+    assert len(result.events("TaskFailed")) + len(result.events("LambdaFunctionFailed")) == 4  # 1 + 3 retries
+
+
+# --- secrets ----------------------------------------------------------------------------------
+
+
+def test_secret_not_allow_listed_is_refused(testbed):
+    secret_name = f"/testbed/{unique('secret')}"
+    testbed.put_secret(secret_name, "never-sent-1234")
+    name, path = stubbed(testbed, {"status": 200}, headers={"X-Key": f"{{{{ secret('{secret_name}') }}}}"})
+    result = testbed.run(name, "GET", {})
+    caught(result, "SecretNotAllowed")
+    assert secret_name in error_message(result) and "never-sent-1234" not in result.cause
+    assert testbed.received(path) == []
+
+
+def test_canary_secret_never_leaks(testbed):
+    canary = f"canary-{unique('s')}-Zq7"
+    secret_name = f"/testbed/{unique('token')}"
+    testbed.put_secret(secret_name, canary)
+    reference = f"{{{{ secret('{secret_name}') }}}}"
+    ok_name, ok_path = stubbed(testbed, {"status": 200, "echo": True},
+                               headers={"Authorization": f"Bearer {reference}"}, secrets=[secret_name])
+    bad_name, bad_path = stubbed(testbed, {"status": 500, "echo": True},
+                                 query={"token": reference}, secrets=[secret_name])
+    timeout_name, _ = stubbed(testbed, {"status": 200, "fault": "no_response"},
+                              headers={"X-Token": reference}, secrets=[secret_name], timeoutSeconds=1)
+
+    results = [testbed.run(ok_name, "GET", {}), testbed.run(bad_name, "GET", {}), testbed.run(timeout_name, "GET", {})]
+
+    assert [r.status for r in results] == ["SUCCEEDED", "FAILED", "FAILED"]
+    # The canary did reach the API (so this test can fail) ...
+    assert testbed.received(ok_path)[0]["headers"]["Authorization"] == f"Bearer {canary}"
+    assert testbed.received(bad_path)[0]["query"] == {"token": [canary]}
+    # ... and is nowhere on our side.
+    places = {
+        "outputs, errors and causes": json.dumps([[r.output, r.error, r.cause] for r in results]),
+        "execution history": json.dumps([r.history for r in results], default=str),
+        "DynamoDB": testbed.table_dump(),
+        "Lambda logs": testbed.lambda_logs(),
+        "emulator logs": testbed.stack.emulator_logs(),
+    }
+    for where, text in places.items():
+        assert canary not in text, f"the canary secret leaked into {where}"
+    assert "[REDACTED]" in json.dumps(results[0].output)  # the echoed header was masked

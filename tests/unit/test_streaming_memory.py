@@ -1,0 +1,61 @@
+"""A 50 MB body and a gzip bomb: memory stays flat while reading (tracemalloc peak)."""
+
+import gzip
+import threading
+import tracemalloc
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from generic_api_call import http_call
+from generic_api_call.render import RenderedRequest
+
+FIFTY_MB = 50 * 1024 * 1024
+CHUNK = b"x" * (1024 * 1024)
+BOMB = gzip.compress(b"A" * FIFTY_MB, compresslevel=9)  # ~50 KB that inflates to 50 MB
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        if self.path == "/bomb":
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(BOMB)))
+            self.end_headers()
+            self.wfile.write(BOMB)
+            return
+        self.send_header("Content-Length", str(FIFTY_MB))
+        self.end_headers()
+        try:
+            for _ in range(FIFTY_MB // len(CHUNK)):
+                self.wfile.write(CHUNK)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading at its cap, as it should
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.mark.parametrize("path", ["/big", "/bomb"])
+def test_memory_stays_flat(server, path):
+    policy = http_call.CallPolicy(timeout_seconds=20, allow=None)
+    tracemalloc.start()
+    try:
+        result = http_call.send(RenderedRequest(method="GET", url=f"{server}{path}"), policy)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result["truncated"] is True
+    assert len(result["body"]) == http_call.MAX_BODY_BYTES
+    print(f"{path}: peak {peak / 1e6:.1f} MB while reading a 50 MB body")
+    assert peak < 8 * 1024 * 1024
