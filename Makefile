@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQUIREMENTS := requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down status seed test test-unit lint base-image clean
+.PHONY: help venv up down status test test-unit lint bench base-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,9 @@ test: venv ## unit + integration tests (integration tests start their own stacks
 
 test-unit: venv ## unit tests only (no stack)
 	$(PY) -m pytest tests/unit tests/mockapi
+
+bench: venv ## benchmark: stack start, seed, execution latency, rendering (prints figures)
+	$(PY) benchmarks/bench_workflow.py
 
 lint: venv ## ruff
 	$(PY) -m ruff check .

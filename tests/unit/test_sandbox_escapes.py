@@ -5,7 +5,8 @@ import jinja2
 import pytest
 
 from generic_api_call.errors import InvalidTemplate, RenderError
-from generic_api_call.render import ALLOWED_FILTERS, ALLOWED_GLOBALS, check_syntax, render_request
+from generic_api_call.render import check_syntax, render_request
+from generic_api_call.sandbox import ALLOWED_FILTERS, ALLOWED_GLOBALS
 from generic_api_call.template import from_plain
 
 BASE = "http://api.test:8080"
