@@ -156,6 +156,32 @@ fail_with_log() {
   die "$1"
 }
 
+start_fresh_dockerd() {
+  # An existing /var/lib/docker fixes the driver: images stored under one
+  # driver are invisible to another, so never switch drivers silently.
+  local driver=$DOCKERD_STORAGE_DRIVER p
+  if [[ -z $driver ]]; then
+    for p in overlay2 vfs; do
+      [[ -d /var/lib/docker/$p ]] && { driver=$p; break; }
+    done
+  fi
+  start_dockerd "$driver"
+  if ! wait_for_docker; then
+    # overlay2 needs a kernel overlayfs that accepts the backing filesystem
+    # (it fails e.g. on overlay-on-overlay sandboxes); vfs always works, at
+    # the cost of full copies per layer. Fall back only if we chose nothing.
+    if [[ -z $driver ]]; then
+      log "dockerd failed with its default storage driver; retrying with vfs"
+      tail -n 10 "$DOCKERD_LOG" >&2 || true
+      stop_our_dockerd
+      start_dockerd vfs
+      wait_for_docker || fail_with_log "dockerd did not come up (also not with --storage-driver vfs)"
+    else
+      fail_with_log "dockerd did not come up with storage driver $driver"
+    fi
+  fi
+}
+
 ensure_engine() {
   if docker_answers; then
     log "docker engine already answers; nothing to install or start"
@@ -178,34 +204,18 @@ ensure_engine() {
 
   phase_start "dockerd start"
   if dockerd_running; then
-    # Someone (maybe an earlier run) already started it: just wait for it.
+    # Someone (maybe an earlier run) already started it: wait for it. If it exits meanwhile
+    # (it was shutting down), start a fresh one below.
     DOCKERD_PID=$(<"$DOCKERD_PIDFILE")
     log "dockerd already running (pid $DOCKERD_PID); waiting for it"
-    wait_for_docker || fail_with_log "running dockerd does not answer"
-  else
-    # An existing /var/lib/docker fixes the driver: images stored under one
-    # driver are invisible to another, so never switch drivers silently.
-    local driver=$DOCKERD_STORAGE_DRIVER
-    if [[ -z $driver ]]; then
-      for p in overlay2 vfs; do
-        [[ -d /var/lib/docker/$p ]] && { driver=$p; break; }
-      done
-    fi
-    start_dockerd "$driver"
     if ! wait_for_docker; then
-      # overlay2 needs a kernel overlayfs that accepts the backing filesystem
-      # (it fails e.g. on overlay-on-overlay sandboxes); vfs always works, at
-      # the cost of full copies per layer. Fall back only if we chose nothing.
-      if [[ -z $driver ]]; then
-        log "dockerd failed with its default storage driver; retrying with vfs"
-        tail -n 10 "$DOCKERD_LOG" >&2 || true
-        stop_our_dockerd
-        start_dockerd vfs
-        wait_for_docker || fail_with_log "dockerd did not come up (also not with --storage-driver vfs)"
-      else
-        fail_with_log "dockerd did not come up with storage driver $driver"
-      fi
+      kill -0 "$DOCKERD_PID" 2>/dev/null && fail_with_log "running dockerd does not answer"
+      log "that dockerd exited; starting a new one"
+      DOCKERD_PID=
+      start_fresh_dockerd
     fi
+  else
+    start_fresh_dockerd
   fi
   phase_end "$(docker info --format 'server {{.ServerVersion}}, storage driver {{.Driver}}, cgroup {{.CgroupDriver}} v{{.CgroupVersion}}')"
 }
