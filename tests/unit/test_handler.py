@@ -27,3 +27,10 @@ def test_params_must_be_a_map():
     event = {"template": {"PK": {"S": "t"}, "SK": {"S": "GET"}, "url": {"S": "http://x"}}, "params": "a"}
     with pytest.raises(RenderError, match="params must be a map"):
         lambda_handler(event, Context())
+
+
+def test_error_messages_are_capped_for_the_cause():
+    from generic_api_call.errors import MAX_MESSAGE_CHARS, UpstreamUnavailable
+
+    assert len(str(RenderError("x" * 50_000))) == MAX_MESSAGE_CHARS
+    assert str(UpstreamUnavailable("y" * 5_000, 503)).endswith("...[truncated]")
