@@ -37,12 +37,12 @@ class AdminApi:
         return web.json_response({"status": "ok"})
 
     async def list_requests(self, request: web.Request) -> web.Response:
-        prefix = request.query.get("pathPrefix", "")
-        return web.json_response({"requests": self._journal.entries(prefix)})
+        prefix, trace = _selection(request)
+        return web.json_response({"requests": self._journal.entries(prefix, trace)})
 
     async def clear_requests(self, request: web.Request) -> web.Response:
-        prefix = request.query.get("pathPrefix", "")
-        return web.json_response({"deleted": self._journal.clear(prefix)})
+        prefix, trace = _selection(request)
+        return web.json_response({"deleted": self._journal.clear(prefix, trace)})
 
     async def list_stubs(self, request: web.Request) -> web.Response:
         stubs = [_describe(stub, self._store) for stub in self._store.all()]
@@ -75,6 +75,11 @@ class AdminApi:
         self._store.reset()
         self._journal.clear()
         return web.json_response({"status": "reset"})
+
+
+def _selection(request: web.Request) -> tuple[str, str | None]:
+    """?pathPrefix= and ?traceId= (the 32 hex digits of a W3C traceparent) select journal entries."""
+    return request.query.get("pathPrefix", ""), request.query.get("traceId") or None
 
 
 def not_an_admin_endpoint(method: str, path: str) -> web.Response:

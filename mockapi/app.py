@@ -2,6 +2,8 @@
 
 import asyncio
 import json
+import time
+from typing import Any
 
 from aiohttp import web
 
@@ -49,18 +51,26 @@ class MockHandler:
         if request.path == ADMIN_PREFIX or request.path.startswith(f"{ADMIN_PREFIX}/"):
             return not_an_admin_endpoint(request.method, request.path)
 
+        started = time.monotonic()
         captured = await capture(request, self._body_limit)
         stub = self._store.find(captured.method, captured.raw_path, request.headers)
         # Journal before answering, so faults that never answer still show up.
-        self._journal.record(captured, stub.id if stub else None)
+        entry = self._journal.record(captured, stub.id if stub else None)
         if stub is None:
-            return web.json_response(
+            response: web.StreamResponse = web.json_response(
                 {"error": "no stub matched", "method": captured.method, "path": captured.path},
                 status=404,
             )
-        return await self._respond(request, stub, captured)
+        else:
+            response = await self._respond(request, stub, captured, entry, started)
+        if entry["response"] is None:
+            body = response.body if isinstance(response, web.Response) and isinstance(response.body, bytes) else b""
+            self._journal.record_response(entry, response.status, response.headers, body,
+                                          (time.monotonic() - started) * 1000)
+        return response
 
-    async def _respond(self, request: web.Request, stub: Stub, captured: CapturedRequest) -> web.StreamResponse:
+    async def _respond(self, request: web.Request, stub: Stub, captured: CapturedRequest,
+                       entry: dict[str, Any], started: float) -> web.StreamResponse:
         spec = self._store.next_response(stub)
         if spec.delay_ms:
             await asyncio.sleep(spec.delay_ms / 1000)
@@ -70,6 +80,9 @@ class MockHandler:
             return web.json_response({"error": f"stub {stub.id}: {exc}"}, status=500)
         body, default_type = _body(spec, captured)
         if spec.fault:
+            # Faults may never answer: journal what the stub meant to do before trying.
+            self._journal.record_response(entry, status, spec.headers, b"",
+                                          (time.monotonic() - started) * 1000, fault=spec.fault)
             return await serve_fault(request, spec, status, body, default_type)
 
         if status in _BODYLESS or not body:

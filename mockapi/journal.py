@@ -1,11 +1,16 @@
-"""The request journal: what the mock received, so tests can assert on what their code sent."""
+"""The request journal: what the mock received (and answered), so tests can assert on what their code sent."""
 
 import uuid
 from collections import deque
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from mockapi.capture import CapturedRequest
+from mockapi.tracing import trace_id
+
+# Response bodies are kept for reading, not for replay: a few KiB shows what was answered.
+RESPONSE_BODY_LIMIT = 4096
 
 
 class Journal:
@@ -22,17 +27,39 @@ class Journal:
             "bodySize": captured.body_size,
             "bodyTruncated": captured.body_truncated,
             "stubId": stub_id,
+            "traceId": trace_id(captured.headers),
+            "response": None,
         }
         self._entries.append(entry)
         return entry
 
-    def entries(self, path_prefix: str = "") -> list[dict[str, Any]]:
-        """Oldest first, optionally only those whose path starts with `path_prefix`."""
-        return [entry for entry in self._entries if entry["path"].startswith(path_prefix)]
+    @staticmethod
+    def record_response(entry: dict[str, Any], status: int, headers: Mapping[str, str], body: bytes,
+                        elapsed_ms: float, fault: str | None = None) -> None:
+        """Add what was answered to `entry` (kept by reference, so the journal shows it)."""
+        entry["response"] = {
+            "status": status,
+            "headers": dict(headers),
+            "body": body[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace"),
+            "bodySize": len(body),
+            "bodyTruncated": len(body) > RESPONSE_BODY_LIMIT,
+            "elapsedMs": round(elapsed_ms, 1),
+            "fault": fault,
+        }
 
-    def clear(self, path_prefix: str = "") -> int:
-        """Drop entries (all, or those under `path_prefix`); returns how many were dropped."""
-        kept = [entry for entry in self._entries if not entry["path"].startswith(path_prefix)]
+    def entries(self, path_prefix: str = "", trace: str | None = None) -> list[dict[str, Any]]:
+        """Oldest first, optionally only those under `path_prefix` and/or of trace id `trace`."""
+        return [entry for entry in self._entries if _selected(entry, path_prefix, trace)]
+
+    def clear(self, path_prefix: str = "", trace: str | None = None) -> int:
+        """Drop entries (all, or those selected as in `entries`); returns how many were dropped."""
+        kept = [entry for entry in self._entries if not _selected(entry, path_prefix, trace)]
         dropped = len(self._entries) - len(kept)
         self._entries = deque(kept, maxlen=self._entries.maxlen)
         return dropped
+
+
+def _selected(entry: dict[str, Any], path_prefix: str, trace: str | None) -> bool:
+    if not entry["path"].startswith(path_prefix):
+        return False
+    return trace is None or entry["traceId"] == trace.lower()

@@ -473,3 +473,34 @@ def test_port_in_use_exits_nonzero(tmp_path: Path) -> None:
         result = run_cli("--host", "127.0.0.1", "--port", str(port))
     assert result.returncode != 0
     assert f"127.0.0.1:{port}" in result.stderr and "already in use" in result.stderr
+
+
+def test_journal_records_the_trace_id_and_filters_by_it(mock_api: MockApi, unique: str) -> None:
+    prefix = unique
+    trace = uuid.uuid4().hex
+    mock_api.add_stub({"request": {"pathPattern": f"^{prefix}/.*$"}, "response": {"status": 201, "body": {"ok": 1}}})
+    requests.get(mock_api.url(f"{prefix}/a"), headers={"traceparent": f"00-{trace}-{'1' * 16}-01"}, timeout=5)
+    other = f"00-{uuid.uuid4().hex}-{'2' * 16}-01"
+    requests.get(mock_api.url(f"{prefix}/b"), headers={"traceparent": other}, timeout=5)
+    requests.get(mock_api.url(f"{prefix}/c"), headers={"traceparent": "not-a-traceparent"}, timeout=5)
+
+    journal = mock_api.journal(prefix)
+    assert journal[0]["traceId"] == trace
+    assert journal[2]["traceId"] is None  # malformed headers are kept as headers, not as ids
+    response = requests.get(mock_api.url("/__admin/requests"), params={"traceId": trace}, timeout=5)
+    selected = response.json()["requests"]
+    assert [entry["rawPath"] for entry in selected] == [f"{prefix}/a"]
+    # What was answered is journaled with the request.
+    answered = selected[0]["response"]
+    assert answered["status"] == 201
+    assert json.loads(answered["body"]) == {"ok": 1}
+    assert answered["elapsedMs"] >= 0
+
+
+def test_journal_records_the_fault_a_stub_served(mock_api: MockApi, unique: str) -> None:
+    prefix = unique
+    mock_api.add_stub({"request": {"path": f"{prefix}/x"}, "response": {"fault": "connection_reset"}})
+    with pytest.raises(requests.ConnectionError):
+        requests.get(mock_api.url(f"{prefix}/x"), timeout=5)
+    [entry] = mock_api.journal(prefix)
+    assert entry["response"]["fault"] == "connection_reset"
