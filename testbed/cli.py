@@ -1,15 +1,17 @@
-"""Command line: `python -m testbed up|down|status|seed|run` (the Makefile calls these)."""
+"""Command line: `python -m testbed up|down|status|seed|run|show|executions|...` (the Makefile calls these)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from testbed import aws, backends, executions, settings
+from testbed import aws, backends, executions, settings, timeline_sources, timeline_view
 from testbed.backends import make_stack
 from testbed.packaging import PackagingError
 from testbed.probes import NotReady
@@ -20,7 +22,7 @@ from testbed.templates import TemplateFileError
 
 USER_ERRORS = (
     StackError, NotReady, SeedError, TemplateFileError, DefinitionError, PackagingError,
-    executions.ExecutionTimeout,
+    executions.ExecutionTimeout, timeline_sources.ExecutionNotFound,
 )
 
 
@@ -93,20 +95,60 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     endpoint = args.endpoint or aws.endpoint_url()
     sfn = aws.client("stepfunctions", endpoint=endpoint)
-    account = aws.client("sts", endpoint=endpoint).get_caller_identity()["Account"]
-    arn = f"arn:aws:states:{aws.region()}:{account}:stateMachine:{settings.STATE_MACHINE_NAME}"
     result = executions.run(
-        sfn, arn, {"templateName": args.template, "method": args.method.upper(), "params": params},
+        sfn, _state_machine_arn(endpoint),
+        {"templateName": args.template, "method": args.method.upper(), "params": params},
         timeout=args.timeout,
     )
-    print(json.dumps({
-        "status": result.status,
-        "states": result.states,
-        "output": result.output,
-        "error": result.error,
-        "cause": result.cause,
-    }, indent=2, ensure_ascii=False))
+    _print_timeline(args, endpoint, result.arn)
     return 0 if result.status == "SUCCEEDED" else 1
+
+
+def _show(args: argparse.Namespace) -> int:
+    endpoint = args.endpoint or aws.endpoint_url()
+    arn = timeline_sources.execution_arn(_state_machine_arn(endpoint), args.execution)
+    status = _print_timeline(args, endpoint, arn)
+    return 0 if status == "SUCCEEDED" else 1
+
+
+def _executions(args: argparse.Namespace) -> int:
+    endpoint = args.endpoint or aws.endpoint_url()
+    sfn = aws.client("stepfunctions", endpoint=endpoint)
+    rows = timeline_sources.recent(sfn, _state_machine_arn(endpoint), args.limit)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        timeline_view.render_executions(rows, timeline_view.console())
+    return 0
+
+
+def _print_timeline(args: argparse.Namespace, endpoint: str | None, arn: str) -> str:
+    sfn = aws.client("stepfunctions", endpoint=endpoint)
+    logs = aws.client("logs", endpoint=endpoint)
+    found = timeline_sources.timeline(sfn, logs, _mockapi_url(args, endpoint), arn)
+    if args.json:
+        print(json.dumps(found.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        timeline_view.render(found, timeline_view.console())
+    return found.status
+
+
+def _state_machine_arn(endpoint: str | None) -> str:
+    account = aws.client("sts", endpoint=endpoint).get_caller_identity()["Account"]
+    return f"arn:aws:states:{aws.region()}:{account}:stateMachine:{settings.STATE_MACHINE_NAME}"
+
+
+def _mockapi_url(args: argparse.Namespace, endpoint: str | None) -> str | None:
+    """--mockapi, else $TESTBED_MOCKAPI_URL, else the mock API of the running stack at `endpoint`."""
+    if args.mockapi or os.environ.get("TESTBED_MOCKAPI_URL"):
+        return str(args.mockapi or os.environ["TESTBED_MOCKAPI_URL"])
+    try:
+        stack = make_stack(None)
+        if stack.is_running() and (endpoint is None or stack.endpoints.aws == endpoint.rstrip("/")):
+            return stack.endpoints.mockapi
+    except (StackError, OSError, subprocess.CalledProcessError):
+        return None
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -141,4 +183,22 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument("--params", default="{}", help="JSON object of params")
     run_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")
     run_cmd.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the end")
+    _timeline_options(run_cmd)
+
+    show_cmd = add("show", _show, "print the timeline of a past execution")
+    show_cmd.add_argument("execution", help="execution name or ARN (see `testbed executions`)")
+    show_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")
+    _timeline_options(show_cmd)
+
+    list_cmd = add("executions", _executions, "list recent executions (status, duration, template)")
+    list_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")
+    list_cmd.add_argument("--limit", type=int, default=20, help="how many (newest first)")
+    list_cmd.add_argument("--json", action="store_true", help="print JSON")
     return parser
+
+
+def _timeline_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--mockapi", default=None,
+                         help="mock API URL for the HTTP exchange "
+                              "(default: $TESTBED_MOCKAPI_URL, else the running stack's)")
+    command.add_argument("--json", action="store_true", help="print the timeline as JSON (for machines)")

@@ -1,0 +1,115 @@
+"""The timeline model: states, attempts with backoff, joins by id, masking (pure functions)."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from testbed import correlation, timeline_view
+from testbed.timeline import build
+from testbed.timeline_sources import _invocations_with, execution_arn
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+ARN = "arn:aws:states:us-east-1:000000000000:execution:ApiCallStateMachine:run-1"
+LAMBDA = "arn:aws:lambda:us-east-1:000000000000:function:GenericApiCallLambda"
+
+
+def event(ms: int, kind: str, **details: Any) -> dict[str, Any]:
+    return {"timestamp": T0 + timedelta(milliseconds=ms), "type": kind, **details}
+
+
+def entered(ms: int, kind: str, name: str) -> dict[str, Any]:
+    return event(ms, f"{kind}StateEntered", stateEnteredEventDetails={"name": name})
+
+
+def exited(ms: int, kind: str, name: str) -> dict[str, Any]:
+    return event(ms, f"{kind}StateExited", stateExitedEventDetails={"name": name})
+
+
+def scheduled(ms: int) -> dict[str, Any]:
+    return event(ms, "TaskScheduled", taskScheduledEventDetails={"resourceType": "lambda", "resource": LAMBDA})
+
+
+def failed(ms: int) -> dict[str, Any]:
+    cause = json.dumps({"errorMessage": "GET http://api/status/503 answered HTTP 503",
+                        "errorType": "UpstreamUnavailable"})
+    return event(ms, "TaskFailed", taskFailedEventDetails={"error": "UpstreamUnavailable", "cause": cause})
+
+
+FAILING_HISTORY = [
+    event(0, "ExecutionStarted"),
+    entered(150, "Task", "InvokeLambdaToCallAPI"),
+    scheduled(150), failed(250),
+    scheduled(1250), failed(1400),
+    scheduled(3400), failed(3500),
+    exited(3500, "Task", "InvokeLambdaToCallAPI"),
+    entered(3501, "Fail", "HandleFailure"),
+    event(3502, "ExecutionFailed"),
+]
+DESCRIBED = {
+    "executionArn": ARN, "name": "run-1", "status": "FAILED", "startDate": T0,
+    "stopDate": T0 + timedelta(milliseconds=3502),
+    "input": json.dumps({"templateName": "get_status", "method": "GET", "params": {"code": "503"}}),
+    "error": "UpstreamUnavailable", "cause": "GET http://api/status/503 answered HTTP 503",
+}
+
+
+def test_every_attempt_has_its_error_and_the_backoff_before_the_next() -> None:
+    timeline = build(DESCRIBED, FAILING_HISTORY, "t" * 32, [], [])
+    assert [(a.number, a.start_ms, a.duration_ms, a.outcome) for a in timeline.attempts] == [
+        (1, 150, 100, "failed"), (2, 1250, 150, "failed"), (3, 3400, 100, "failed")]
+    assert [a.backoff_ms for a in timeline.attempts] == [1000, 2000, None]
+    assert timeline.attempts[0].error == "UpstreamUnavailable"
+    assert timeline.attempts[0].cause == "GET http://api/status/503 answered HTTP 503"  # errorMessage, not the JSON
+    assert [(s.name, s.start_ms, s.duration_ms) for s in timeline.states] == [
+        ("InvokeLambdaToCallAPI", 150, 3350), ("HandleFailure", 3501, None)]
+    assert (timeline.template, timeline.method, timeline.duration_ms) == ("get_status", "GET", 3502)
+
+
+def test_journal_entries_become_masked_exchanges() -> None:
+    entry = {
+        "method": "GET", "rawPath": "/users/42", "rawQuery": "fields=a&api_key=s3cr3t-value",
+        "headers": {"Host": "mock:8080", "Authorization": "Bearer abc", "Accept": "*/*"}, "body": "",
+        "receivedAt": (T0 + timedelta(milliseconds=200)).isoformat().replace("+00:00", "Z"),
+        "response": {"status": 200, "headers": {"Set-Cookie": "id=1"}, "body": '{"id": 42}', "elapsedMs": 1.5},
+    }
+    [exchange] = build(DESCRIBED, FAILING_HISTORY, "t" * 32, [], [entry]).exchanges or []
+    assert exchange.url == "http://mock:8080/users/42?fields=a&api_key=[REDACTED]"
+    assert exchange.request_headers["Authorization"] == "[REDACTED]"
+    assert exchange.response_headers["Set-Cookie"] == "[REDACTED]"
+    assert (exchange.offset_ms, exchange.status, exchange.response_body) == (200, 200, '{"id": 42}')
+
+
+def test_log_invocations_are_joined_by_id_not_by_time() -> None:
+    trace = correlation.trace_id_for(ARN)
+    def line(message: str) -> dict[str, Any]:
+        return {"timestamp": 1, "message": message, "logStreamName": "s"}
+    events = [
+        line("START RequestId: a Version: $LATEST"), line('{"traceId": "other"}'), line("REPORT RequestId: a"),
+        line("START RequestId: b Version: $LATEST"), line(json.dumps({"traceId": trace})), line("REPORT RequestId: b"),
+    ]
+    kept = _invocations_with(events, (trace, ARN))
+    assert kept[0]["message"] == "START RequestId: b Version: $LATEST"
+    assert len(kept) == 3  # the whole invocation b, nothing of a, although both share a timestamp
+
+
+def test_trace_id_is_the_first_32_hex_of_sha256_of_the_arn() -> None:
+    import hashlib
+
+    assert correlation.trace_id_for(ARN) == hashlib.sha256(ARN.encode()).hexdigest()[:32]
+
+
+def test_execution_names_and_arns() -> None:
+    machine = "arn:aws:states:us-east-1:000000000000:stateMachine:ApiCallStateMachine"
+    assert execution_arn(machine, "run-1") == ARN
+    assert execution_arn(machine, ARN) == ARN
+
+
+def test_the_view_has_no_colour_codes_off_a_terminal() -> None:
+    buffer = io.StringIO()
+    timeline_view.render(build(DESCRIBED, FAILING_HISTORY, "t" * 32, None, None), timeline_view.console(buffer))
+    text = buffer.getvalue()
+    assert "\x1b[" not in text
+    assert "UpstreamUnavailable" in text and "backoff" in text and "HandleFailure" in text
