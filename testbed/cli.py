@@ -7,22 +7,28 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from testbed import aws, backends, executions, settings, timeline_sources, timeline_view
+from generic_api_call import secret_store
+from generic_api_call.errors import GenericApiCallError
+from generic_api_call.template import Template, from_dynamodb_item
+from testbed import aws, backends, dryrun, executions, settings, timeline_sources, timeline_view
 from testbed.backends import make_stack
 from testbed.packaging import PackagingError
 from testbed.probes import NotReady
-from testbed.seed import SeedConfig, SeedError, seed
+from testbed.seed import SeedConfig, SeedError, allowed_hosts, seed
 from testbed.stack import StackError
 from testbed.statemachine import DefinitionError
-from testbed.templates import TemplateFileError
+from testbed.templates import TEMPLATE_SUFFIXES, TemplateFileError, load_file
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # the mock API of a default `make up`
 
 USER_ERRORS = (
     StackError, NotReady, SeedError, TemplateFileError, DefinitionError, PackagingError,
-    executions.ExecutionTimeout, timeline_sources.ExecutionNotFound,
+    executions.ExecutionTimeout, timeline_sources.ExecutionNotFound, GenericApiCallError,
 )
 
 
@@ -151,6 +157,64 @@ def _mockapi_url(args: argparse.Namespace, endpoint: str | None) -> str | None:
     return None
 
 
+def _render(args: argparse.Namespace) -> int:
+    params = _params(args.params)
+    if params is None:
+        return 2
+    method = args.method.upper()
+    if args.from_table:
+        endpoint = args.endpoint or aws.endpoint_url()
+        if not endpoint:
+            print("error: --from-table needs a stack: set AWS_ENDPOINT_URL (eval \"$(make -s env)\") or --endpoint",
+                  file=sys.stderr)
+            return 2
+        template, base_url, allowed, secrets = _deployed(args.template, method, endpoint)
+        source = f"table {settings.TABLE_NAME} at {endpoint}"
+    else:
+        path = _template_path(Path(args.templates), args.template, method)
+        template = load_file(path).template
+        base_url = args.base_url or os.environ.get("TESTBED_MOCKAPI_URL") or DEFAULT_BASE_URL
+        allowed, secrets, source = allowed_hosts(base_url), dryrun.placeholder_secrets, str(path)
+    result = dryrun.dry_run(template, params, base_url=base_url, allowed_hosts=allowed, secrets=secrets, source=source)
+    print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else dryrun.render_text(result))
+    return 0 if result.allowed else 1
+
+
+def _params(text: str) -> dict[str, object] | None:
+    try:
+        params = json.loads(text)
+    except ValueError as exc:
+        print(f"error: --params is not valid JSON: {exc}", file=sys.stderr)
+        return None
+    if not isinstance(params, dict):
+        print("error: --params must be a JSON object, e.g. '{\"user_id\": \"42\"}'", file=sys.stderr)
+        return None
+    return params
+
+
+def _template_path(directory: Path, name: str, method: str) -> Path:
+    for suffix in TEMPLATE_SUFFIXES:
+        candidate = directory / f"{name}.{method}{suffix}"
+        if candidate.is_file():
+            return candidate
+    known = sorted(p.stem for p in directory.glob("*.*") if p.suffix in TEMPLATE_SUFFIXES)
+    raise TemplateFileError(directory / f"{name}.{method}.yaml",
+                            f"no such template file; templates here: {', '.join(known) or 'none'}")
+
+
+def _deployed(name: str, method: str, endpoint: str) -> tuple[Template, str, str, Callable[[str], str]]:
+    """The template from the table and the Lambda's own settings (base URL, allow-list, secret store)."""
+    item = aws.client("dynamodb", endpoint=endpoint).get_item(
+        TableName=settings.TABLE_NAME, Key={"PK": {"S": name}, "SK": {"S": method}}, ConsistentRead=True,
+    ).get("Item")
+    if item is None:
+        raise TemplateFileError(Path(settings.TABLE_NAME), f"no item PK={name!r} SK={method!r} in the table")
+    config = aws.client("lambda", endpoint=endpoint).get_function_configuration(FunctionName=settings.FUNCTION_NAME)
+    variables = config.get("Environment", {}).get("Variables", {})
+    secrets = secret_store.resolver(lambda service: aws.client(service, endpoint=endpoint))
+    return from_dynamodb_item(item), variables.get("API_BASE_URL", ""), variables.get("ALLOWED_HOSTS", ""), secrets
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m testbed", description=__doc__)
     sub = parser.add_subparsers(required=True, metavar="command")
@@ -189,6 +253,20 @@ def _parser() -> argparse.ArgumentParser:
     show_cmd.add_argument("execution", help="execution name or ARN (see `testbed executions`)")
     show_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")
     _timeline_options(show_cmd)
+
+    render_cmd = add("render", _render, "dry run: the request a template would send, and the destination check")
+    render_cmd.add_argument("template", help="template name (PK)")
+    render_cmd.add_argument("method", help="HTTP method (SK)")
+    render_cmd.add_argument("--params", default="{}", help="JSON object of params")
+    render_cmd.add_argument("--from-table", action="store_true",
+                            help="read the template and the Lambda's settings from the running stack")
+    render_cmd.add_argument("--endpoint", default=None,
+                            help="AWS endpoint for --from-table (default: $AWS_ENDPOINT_URL)")
+    render_cmd.add_argument("--templates", default=str(settings.TEMPLATES_DIR), help="template files folder")
+    render_cmd.add_argument("--base-url", default=None,
+                            help="{{ base_url }} without a stack "
+                                 f"(default: $TESTBED_MOCKAPI_URL or {DEFAULT_BASE_URL})")
+    render_cmd.add_argument("--json", action="store_true", help="print JSON")
 
     list_cmd = add("executions", _executions, "list recent executions (status, duration, template)")
     list_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")
