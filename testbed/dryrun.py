@@ -61,13 +61,15 @@ def dry_run(
         return DryRun(label, source, template.method, "", {}, None, False, "not checked: the template did not render",
                       error=f"{type(exc).__name__}: {exc}")
     allowed, verdict = _verdict(prepared.url or "", destinations.AllowList.parse(allowed_hosts))
-    body = prepared.body.decode("utf-8", errors="replace") if isinstance(prepared.body, bytes) else prepared.body
+    raw = prepared.body
+    body = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw if isinstance(raw, str) else None
+    headers = {name: value.decode() if isinstance(value, bytes) else value for name, value in prepared.headers.items()}
     return DryRun(
         template=label,
         source=source,
         method=prepared.method or template.method,
         url=masking.url(prepared.url or "", secret_values),
-        headers=masking.headers(dict(prepared.headers), secret_values),
+        headers=masking.headers(headers, secret_values),
         body=masking.text(body, secret_values) if body is not None else None,
         allowed=allowed,
         verdict=verdict,
