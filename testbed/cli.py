@@ -215,6 +215,20 @@ def _deployed(name: str, method: str, endpoint: str) -> tuple[Template, str, str
     return from_dynamodb_item(item), variables.get("API_BASE_URL", ""), variables.get("ALLOWED_HOSTS", ""), secrets
 
 
+def _watch(args: argparse.Namespace) -> int:
+    from testbed import watch
+
+    stack = make_stack(args.backend)
+    if not stack.is_running():
+        print(f"error: the {stack.name} stack is not running; start it with `make up`", file=sys.stderr)
+        return 1
+    paths = watch.WatchedPaths()
+    print(f"Watching {', '.join(watch.relative(p) for p in paths.all())} -> {stack.name} stack at "
+          f"{stack.endpoints.aws} (Ctrl-C to stop)", flush=True)
+    watch.Watcher(stack, paths, lambda line: print(line, flush=True)).run()
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m testbed", description=__doc__)
     sub = parser.add_subparsers(required=True, metavar="command")
@@ -232,6 +246,9 @@ def _parser() -> argparse.ArgumentParser:
         add(name, func, help_text).add_argument(
             "--backend", choices=["auto", "embedded", "docker"], default=None,
             help="default: $BACKEND, else docker when an engine answers, else embedded")
+
+    add("watch", _watch, "re-deploy templates, Lambda and state machine to the running stack on change").add_argument(
+        "--backend", choices=["auto", "embedded", "docker"], default=None, help="default: the stack `up` started")
 
     seed_cmd = add("seed", _seed, "seed a running emulator (AWS_ENDPOINT_URL) idempotently")
     seed_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")

@@ -1,0 +1,145 @@
+"""`testbed watch`: re-deploy what changed on disk to the running stack, one line per change.
+
+A change under seed/templates/ re-seeds the templates only (DynamoDB writes, well under a
+second); a change under lambdas/, statemachines/ or infra/ re-deploys the infrastructure
+(the seed rebuilds the Lambda zip and updates the function and the state machine only where
+they differ). Each kind of change calls ONE deploy function below, so pointing the watch at
+another deployer (e.g. a CDK app) is a change in one place.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import watchfiles
+
+from testbed import settings
+from testbed.packaging import PackagingError
+from testbed.seed import SeedConfig, SeedError, SeedReport, seed
+from testbed.stack import Stack, StackError
+from testbed.statemachine import DefinitionError
+from testbed.templates import TEMPLATE_SUFFIXES, TemplateFileError
+
+if TYPE_CHECKING:
+    from testbed.docker_stack import DockerStack
+
+TEMPLATES = "templates"
+INFRASTRUCTURE = "infrastructure"
+DEPLOY_ERRORS = (TemplateFileError, SeedError, DefinitionError, PackagingError, StackError)
+# watchfiles groups changes for `debounce` ms at most; editors write a file in several steps.
+DEBOUNCE_MS = 200
+STEP_MS = 50
+CONTAINER_SOURCES = ("lambdas", "statemachines", "seed", "testbed")  # what localstack/Dockerfile copies
+
+
+def deploy_templates(stack: Stack, templates_dir: Path) -> SeedReport:
+    """Templates only: validated as the seed does, written where they differ from the table."""
+    return seed(SeedConfig(api_base_url=stack.endpoints.mockapi_for_lambda, endpoint=stack.endpoints.aws,
+                           templates_dir=templates_dir, templates_only=True))
+
+
+def deploy_infrastructure(stack: Stack) -> SeedReport:
+    """Lambda and state machine (and templates): what the stack's own seed deploys."""
+    from testbed.docker_stack import DockerStack  # testcontainers only when needed
+
+    if isinstance(stack, DockerStack):
+        _copy_sources_into_emulator(stack)
+    return stack.seed()
+
+
+def _copy_sources_into_emulator(stack: DockerStack) -> None:
+    """The docker emulator seeds from the sources baked into its image: give it the edited ones.
+
+    (Files deleted on disk stay in the container until the next `make up` rebuilds the image.)
+    """
+    container = stack.compose.get_container("emulator")
+    for folder in CONTAINER_SOURCES:
+        done = subprocess.run(["docker", "cp", f"{settings.ROOT / folder}/.", f"{container.ID}:/opt/testbed/{folder}"],
+                              capture_output=True, text=True, check=False, timeout=120)
+        if done.returncode != 0:
+            raise StackError(f"could not copy {folder}/ into the emulator container: {done.stderr.strip()}")
+
+
+@dataclass
+class WatchedPaths:
+    templates: list[Path] = field(default_factory=lambda: [settings.TEMPLATES_DIR])
+    infrastructure: list[Path] = field(default_factory=lambda: [
+        p for p in (settings.LAMBDA_DIR.parent, settings.ASL_PATH.parent, settings.ROOT / "infra") if p.exists()])
+
+    def all(self) -> list[Path]:
+        return [*self.templates, *self.infrastructure]
+
+    def kind(self, path: Path) -> str | None:
+        if any(path.is_relative_to(root) for root in self.templates):
+            # editors' temporary files (sed's, vim's) are not templates: the seed reads TEMPLATE_SUFFIXES only
+            return TEMPLATES if path.suffix in TEMPLATE_SUFFIXES else None
+        if any(path.is_relative_to(root) for root in self.infrastructure):
+            return INFRASTRUCTURE
+        return None
+
+
+class Watcher:
+    def __init__(self, stack: Stack, paths: WatchedPaths, print_line: Callable[[str], None] = print) -> None:
+        self.stack = stack
+        self.paths = paths
+        self.print_line = print_line
+
+    def handle(self, changed: Iterable[Path]) -> list[str]:
+        """Deploy each kind of change once (infrastructure includes the templates); return the lines printed."""
+        by_kind: dict[str, list[Path]] = {}
+        for path in changed:
+            kind = self.paths.kind(path)
+            if kind is not None:
+                by_kind.setdefault(kind, []).append(path)
+        if INFRASTRUCTURE in by_kind:
+            kinds = [(INFRASTRUCTURE, by_kind[INFRASTRUCTURE] + by_kind.get(TEMPLATES, []))]
+        else:
+            kinds = [(kind, paths) for kind, paths in by_kind.items()]
+        lines = [self._deploy(kind, paths) for kind, paths in kinds]
+        for line in lines:
+            self.print_line(line)
+        return lines
+
+    def _deploy(self, kind: str, paths: list[Path]) -> str:
+        started = time.monotonic()
+        names = ", ".join(sorted({relative(p) for p in paths}))
+        try:
+            if kind == TEMPLATES:
+                report = deploy_templates(self.stack, self.paths.templates[0])
+            else:
+                report = deploy_infrastructure(self.stack)
+        except DEPLOY_ERRORS as exc:
+            return f"{_clock()} {kind:<14} {names}: NOT deployed: {exc}"
+        took = time.monotonic() - started
+        what = "; ".join(report.changed) if report.changed else "nothing to deploy (already up to date)"
+        return f"{_clock()} {kind:<14} {names}: {what} ({took:.2f}s)"
+
+    def run(self, stop: threading.Event | None = None, ready: Callable[[], None] | None = None) -> None:
+        """Watch until `stop` is set (or Ctrl-C); `ready` is called once the watch is in place."""
+        roots = [str(p) for p in self.paths.all()]
+        # watchfiles starts watching when the generator is first advanced; with yield_on_timeout
+        # an empty first batch arrives once the watch is in place, which is when `ready` runs.
+        for changes in watchfiles.watch(*roots, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
+                                        yield_on_timeout=True, rust_timeout=500, raise_interrupt=False):
+            if ready is not None:
+                ready()
+                ready = None
+            if changes:
+                self.handle(Path(path) for _change, path in changes)
+
+
+def relative(path: Path) -> str:
+    try:
+        return path.relative_to(settings.ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _clock() -> str:
+    return time.strftime("%H:%M:%S")
