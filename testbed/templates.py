@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 from boto3.dynamodb.types import TypeSerializer
 
-from generic_api_call.destinations import DEFAULT_PORTS, AllowList, literal_refusal_reason
-from generic_api_call.errors import GenericApiCallError, InvalidTemplate
+from generic_api_call.destinations import AllowList, check_origin
+from generic_api_call.errors import DestinationRefused, GenericApiCallError, InvalidTemplate, SecretNotAllowed
 from generic_api_call.render import check_syntax, template_destination
 from generic_api_call.template import Template, from_plain
 
@@ -77,7 +77,7 @@ def load_file(path: Path) -> TemplateFile:
     try:
         template = from_plain(plain)
         check_syntax(template)
-    except InvalidTemplate as exc:
+    except (InvalidTemplate, SecretNotAllowed) as exc:
         raise TemplateFileError(path, str(exc).replace("'PK'", "'name'").replace("'SK'", "'method'")) from exc
     expected = f"{template.name}.{template.method}"
     if path.stem != expected:
@@ -87,23 +87,21 @@ def load_file(path: Path) -> TemplateFile:
 
 
 def check_destinations(template_files: list[TemplateFile], base_url: str, allowed: str) -> None:
-    """Each template must call a host of the allow-list (`allowed`, as the Lambda gets it)."""
+    """Each template must call a host of the allow-list (`allowed`, as the Lambda gets it).
+
+    The Lambda's own static check: the origin comes from the url's text, never from params.
+    """
     allow = AllowList.parse(allowed)
     for template_file in template_files:
         try:
-            scheme, host, port = template_destination(template_file.template, base_url)
-        except GenericApiCallError as exc:
-            raise TemplateFileError(template_file.path, f"field 'url': {exc}") from exc
-        port = port or DEFAULT_PORTS[scheme]
-        reason = literal_refusal_reason(host or "")
-        if reason:
-            raise TemplateFileError(template_file.path, f"field 'url': {host} is {reason}, never allowed")
-        if not allow.allows(host or "", port):
+            check_origin(template_destination(template_file.template, base_url), allow)
+        except DestinationRefused as exc:
             raise TemplateFileError(
                 template_file.path,
-                f"field 'url': destination {host}:{port} is not in the allow-list ({allowed}); "
-                "use {{ base_url }}, or add the host to TESTBED_ALLOWED_HOSTS_EXTRA",
-            )
+                f"field 'url': {exc}; use {{{{ base_url }}}}, or add the host to TESTBED_ALLOWED_HOSTS_EXTRA",
+            ) from exc
+        except GenericApiCallError as exc:
+            raise TemplateFileError(template_file.path, f"field 'url': {exc}") from exc
 
 
 def to_item(plain: dict[str, Any]) -> dict[str, Any]:

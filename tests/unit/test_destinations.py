@@ -23,11 +23,11 @@ from generic_api_call.destinations import (
     allowed_hosts_from_env,
     check_url,
     pinned_session,
-    redirect_target,
     resolve_redirect,
-    strip_credentials,
 )
 from generic_api_call.errors import DestinationRefused, UpstreamConnectionError
+from generic_api_call.http_call import _redirect_request
+from generic_api_call.secrets import Secrets
 
 REAL_GETADDRINFO = socket.getaddrinfo
 
@@ -244,6 +244,10 @@ def test_malformed_urls_refused(url: str) -> None:
 # --------------------------------------------------------------------------- redirects and credentials
 
 
+def redirect_target(response_url: str, location: str, allow: AllowList) -> Target:
+    return check_url(resolve_redirect(response_url, location), allow)
+
+
 def test_redirect_target_rechecks(monkeypatch: pytest.MonkeyPatch) -> None:
     lookups = fake_dns(monkeypatch, {"api.example.com": ["203.0.113.7"]})
     allow = AllowList.parse("api.example.com, 169.254.169.254")
@@ -265,18 +269,31 @@ def test_resolve_redirect_relative_forms() -> None:
     assert resolve_redirect(base, "//other.example/x") == "https://other.example/x"
 
 
-def test_strip_credentials() -> None:
+def strip_credentials(headers: dict[str, str], from_url: str, to_url: str, secret: str = "") -> dict[str, str]:
+    secrets = Secrets("t", ["s"], lambda _name: secret)
+    if secret:
+        secrets.value("s")
+    return _redirect_request(from_url, to_url, headers, None, secrets)[0]
+
+
+def test_strip_credentials_when_the_origin_changes() -> None:
     headers = {
         "authorization": "Bearer t",
         "Cookie": "c=1",
         "Proxy-Authorization": "p",
-        "X-Api-Key": "k",
+        "X-Api-Key": "key-value-1",
         "Accept": "*/*",
     }
-    assert strip_credentials(headers, "api.example.com", "API.example.com.", {"X-Api-Key"}) == headers
-    assert strip_credentials(headers, "api.example.com", "other.example", {"x-api-key"}) == {"Accept": "*/*"}
-    assert strip_credentials(headers, "api.example.com", "other.example") == {"X-Api-Key": "k", "Accept": "*/*"}
-    assert strip_credentials(headers, "::1", "[::1]") == headers
+    same = ("http://api.example.com/a", "http://API.example.com.:80/b")
+    assert strip_credentials(headers, *same, secret="key-value-1") == headers
+    other = ("http://api.example.com/a", "http://other.example/b")
+    assert strip_credentials(headers, *other, secret="key-value-1") == {"Accept": "*/*"}
+    assert strip_credentials(headers, *other) == {"X-Api-Key": "key-value-1", "Accept": "*/*"}
+    assert strip_credentials(headers, "http://[::1]/", "http://[::1]:80/x") == headers
+    # Another port or scheme is another origin (issue 8, defect 4): the host alone is not enough.
+    assert strip_credentials(headers, "http://127.0.0.1:8001/", "http://127.0.0.1:8002/") == {
+        "X-Api-Key": "key-value-1", "Accept": "*/*"}
+    assert "authorization" not in strip_credentials(headers, "https://api.example.com/", "http://api.example.com/")
 
 
 # --------------------------------------------------------------------------- pinned session

@@ -9,9 +9,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from generic_api_call import http_call
+from generic_api_call import http_call, limits
 from generic_api_call.errors import UpstreamConnectionError, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable
-from generic_api_call.render import RenderedRequest
+from generic_api_call.request import Request as RenderedRequest
+from generic_api_call.secrets import Secrets
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -22,7 +23,7 @@ class Handler(BaseHTTPRequestHandler):
             "/json": (200, "application/json", json.dumps({"ok": True}).encode()),
             "/text": (200, "text/html; charset=utf-8", "<p>héllo</p>".encode()),
             "/badjson": (200, "application/json", b"{not json"),
-            "/big": (200, "text/plain", b"x" * (http_call.MAX_BODY_BYTES + 10)),
+            "/big": (200, "text/plain", b"x" * (limits.MAX_BODY_BYTES + 10)),
             "/503": (503, "text/plain", b"busy"),
             "/500": (500, "text/plain", b"boom"),
             "/429-soon": (429, "text/plain", b"slow down"),
@@ -93,7 +94,7 @@ def test_invalid_json_is_returned_as_text(server):
 
 def test_large_body_is_truncated(server):
     result = send(get(f"{server}/big"), 5)
-    assert len(result["body"]) == http_call.MAX_BODY_BYTES and result["truncated"] is True
+    assert len(result["body"]) == limits.MAX_BODY_BYTES and result["truncated"] is True
 
 
 def test_retryable_status_raises_for_idempotent_methods(server):
@@ -161,9 +162,10 @@ def test_retry_after_parsing(value, expected):
 
 def test_result_is_cut_to_fit_step_functions():
     body = '"' * (150 * 1024)  # JSON escaping doubles it
-    result = http_call._fit({"statusCode": 200, "headers": {}, "body": body, "contentType": "", "elapsedMs": 1})
+    result = limits.fit_result(
+        {"statusCode": 200, "headers": {}, "body": body, "contentType": "", "elapsedMs": 1}, Secrets.none())
     assert result["truncated"] is True
-    assert len(json.dumps(result)) <= http_call.MAX_RESULT_CHARS
+    assert len(json.dumps(result)) <= limits.MAX_RESULT_CHARS
 
 
 def test_slow_drip_stops_at_the_total_deadline(server):

@@ -1,6 +1,8 @@
 """Known Jinja sandbox escapes: each must fail (RenderError, or InvalidTemplate when the
 template is refused at compile time) and never render. One regression test per technique."""
 
+import json
+
 import jinja2
 import pytest
 
@@ -141,4 +143,4 @@ def test_removed_filters_are_not_on_the_allow_list():
 def test_format_methods_are_refused_even_when_not_called():
     # A reference that is only tested, not printed, must not give access either.
     t = template(body={"v": "{{ params.x.format is defined }}"})
-    assert render_request(t, PARAMS, BASE).json_body == {"v": False}
+    assert json.loads(render_request(t, PARAMS, BASE).body) == {"v": False}

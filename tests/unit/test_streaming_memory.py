@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from generic_api_call import http_call
-from generic_api_call.render import RenderedRequest
+from generic_api_call import http_call, limits
+from generic_api_call.request import Request as RenderedRequest
 
 FIFTY_MB = 50 * 1024 * 1024
 CHUNK = b"x" * (1024 * 1024)
@@ -56,6 +56,6 @@ def test_memory_stays_flat(server, path):
     finally:
         tracemalloc.stop()
     assert result["truncated"] is True
-    assert len(result["body"]) == http_call.MAX_BODY_BYTES
+    assert len(result["body"]) == limits.MAX_BODY_BYTES
     print(f"{path}: peak {peak / 1e6:.1f} MB while reading a 50 MB body")
     assert peak < 8 * 1024 * 1024

@@ -16,7 +16,7 @@ import ipaddress
 import os
 import re
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -25,13 +25,12 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import select_proxy
 
-from .errors import DestinationRefused, UpstreamConnectionError
+from .errors import DestinationRefused, InvalidTemplate, RenderError, UpstreamConnectionError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ALLOWED_HOSTS_ENV = "ALLOWED_HOSTS"
 DEFAULT_PORTS = {"http": 80, "https": 443}
-CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 # Refused whatever the allow-list says. Link-local (which holds 169.254.169.254 and the ECS
 # endpoint 169.254.170.2), multicast and reserved ranges are tested with ipaddress predicates.
@@ -144,6 +143,79 @@ def _ip_literal(host: str) -> IPAddress | None:
         return None
 
 
+# --------------------------------------------------------------------------- static origin
+# Params never choose the destination, by construction: a template's `url` must start with
+# `{{ base_url }}` or a literal `http(s)://host[:port]`, followed by '/', '?', '#' or nothing.
+# Checked when the template is validated (seed, dry run) and at run time (render.py), by
+# `static_origin` alone.
+
+_BASE_URL_PREFIX = re.compile(r"\{\{-?\s*base_url\s*-?\}\}")
+_LITERAL_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#\s{}%\\]*")  # '@': refused by origin_of
+_ORIGIN_HELP = (
+    "url: must start with {{ base_url }} or a literal http(s)://host[:port], then '/', '?' or '#' "
+    "before any {{ }} or {% %}: params may not choose the destination"
+)
+
+
+@dataclass(frozen=True)
+class Origin:
+    scheme: str
+    host: str  # canonical
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{_hostport(self.host, self.port)}"
+
+
+def static_origin(url_source: str, base_url: str | None) -> Origin | None:
+    """The origin a template's url reaches, read from its text; InvalidTemplate if params could choose it.
+
+    None when the url starts with {{ base_url }} and `base_url` is None (not known yet).
+    """
+    prefix = _BASE_URL_PREFIX.match(url_source)
+    if prefix is not None:
+        rest = url_source[prefix.end():]
+        origin_text = None if base_url is None else check_base_url(base_url)
+    else:
+        literal = _LITERAL_ORIGIN.match(url_source)
+        if literal is None:
+            raise InvalidTemplate(_ORIGIN_HELP)
+        rest, origin_text = url_source[literal.end():], literal[0]
+    if rest and rest[0] not in "/?#":
+        raise InvalidTemplate(_ORIGIN_HELP)
+    if origin_text is None:
+        return None
+    try:
+        return origin_of(origin_text)
+    except RenderError as exc:
+        raise InvalidTemplate(str(exc)) from exc
+
+
+def origin_of(url: str) -> Origin:
+    """Scheme, canonical host and port of a URL; RenderError if it has none, or has userinfo."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise RenderError(f"url: does not parse ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS or not parts.hostname:
+        raise RenderError(f"url: must be an absolute http(s) URL with a host, got scheme {scheme or '(none)'!r}")
+    if "@" in parts.netloc:
+        # requests would send user:password as a base64 Basic header: put credentials in a header.
+        raise RenderError("url: user:password@ is not allowed; send credentials in a header")
+    return Origin(scheme, _canonical_host(parts.hostname), port if port is not None else DEFAULT_PORTS[scheme])
+
+
+def check_base_url(base_url: str) -> str:
+    """The deployment's base URL (API_BASE_URL): an origin and an optional path, no query."""
+    stripped = base_url.rstrip("/")
+    parts = urlsplit(stripped)
+    if parts.query or parts.fragment or not stripped:
+        raise InvalidTemplate(f"base_url {base_url!r} must be http(s)://host[:port][/path], without query")
+    return stripped
+
+
 # --------------------------------------------------------------------------- URL check
 
 
@@ -157,24 +229,34 @@ class Target:
     address: str  # IP literal, no brackets
 
 
+def check_origin(origin: Origin, allow: AllowList) -> None:
+    """The static part of the destination check, shared by validation, the seed and run time.
+
+    Refuses (DestinationRefused) an IP literal in a refused range (judged before the
+    allow-list, so a listed metadata address is still refused, with the real reason), then
+    anything outside the allow-list (which is also what limits loopback).
+    """
+    where = _hostport(origin.host, origin.port)
+    literal = _ip_literal(origin.host)
+    if literal is not None:
+        _refuse_address(where, literal)
+    if not allow.allows(origin.host, origin.port):
+        raise DestinationRefused(f"destination {where} refused: not in the allow-list")
+
+
 def check_url(url: str, allow: AllowList) -> Target:
     """Refuse (DestinationRefused) unless every address of the URL's host may be called.
 
-    The host is resolved exactly once; the caller must connect to `Target.address`
-    (see `pinned_session`). DNS failures raise UpstreamConnectionError, which is retried.
+    `check_origin` first, then the host is resolved exactly once and every address checked;
+    the caller must connect to `Target.address` (see `pinned_session`). DNS failures raise
+    UpstreamConnectionError, which is retried.
     """
     scheme, host, port = _split_url(url)
-    where = _hostport(host, port)
+    check_origin(Origin(scheme, host, port), allow)
     literal = _ip_literal(host)
-    if literal is not None:
-        # judged before the allow-list so a listed metadata address is still refused, with the real reason
-        _refuse_address(where, literal)
-    if not allow.allows(host, port):
-        # this is also what limits loopback: only a host named in the list gets past here
-        raise DestinationRefused(f"destination {where} refused: not in the allow-list")
     addresses = [literal] if literal is not None else _resolve(host, port)
     for address in addresses:
-        _refuse_address(where, address)
+        _refuse_address(_hostport(host, port), address)
     return Target(scheme=scheme, host=host, port=port, address=str(addresses[0]))
 
 
@@ -216,12 +298,6 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     if not addresses:
         raise UpstreamConnectionError(f"cannot resolve {host}: no IPv4/IPv6 address")
     return addresses
-
-
-def literal_refusal_reason(host: str) -> str | None:
-    """Why a host written as an IP literal may never be called (no DNS): for seed-time checks."""
-    ip = _ip_literal(_canonical_host(host))
-    return _refusal_reason(ip) if ip is not None else None
 
 
 def _refuse_address(where: str, address: IPAddress) -> None:
@@ -347,25 +423,3 @@ def _host_header(target: Target) -> str:
 def resolve_redirect(response_url: str, location: str) -> str:
     """The absolute URL a Location header points to (relative and scheme-relative forms included)."""
     return urljoin(response_url, location.strip())
-
-
-def redirect_target(response_url: str, location: str, allow: AllowList) -> Target:
-    """Check a redirect like a fresh request: same allow-list, same address rules, new lookup."""
-    return check_url(resolve_redirect(response_url, location), allow)
-
-
-def strip_credentials(
-    headers: Mapping[str, str],
-    from_host: str,
-    to_host: str,
-    sensitive: Iterable[str] = (),
-) -> dict[str, str]:
-    """Headers to send on a redirect: credentials are dropped when the host changes.
-
-    Pass hostnames; passing "host:port" instead also drops them when only the port changes.
-    `sensitive` names extra headers (e.g. an API-key header) to treat like Authorization.
-    """
-    if _canonical_host(from_host) == _canonical_host(to_host):
-        return dict(headers)
-    drop = CREDENTIAL_HEADERS | {name.lower() for name in sensitive}
-    return {name: value for name, value in headers.items() if name.lower() not in drop}

@@ -3,19 +3,14 @@
 Lambda reports an unhandled exception as `errorType` = the class name, and Step Functions
 uses that as the error name in `Retry` and `Catch`. Renaming a class here is therefore an
 API change for the state machine (statemachines/api_call.asl.json).
+
+Messages are kept whole here: handler.py masks secrets in them, THEN caps them
+(limits.MAX_MESSAGE_CHARS), so a cut can never fall inside a secret.
 """
 
 
-MAX_MESSAGE_CHARS = 1000  # Cause is capped by AWS at 32 KiB; keep far below
-
-
 class GenericApiCallError(Exception):
-    """Base class; never raised itself. Messages are capped so `Cause` stays small."""
-
-    def __init__(self, message: str = "") -> None:
-        if len(message) > MAX_MESSAGE_CHARS:
-            message = message[: MAX_MESSAGE_CHARS - 15] + " ...[truncated]"
-        super().__init__(message)
+    """Base class; never raised itself."""
 
 
 class InvalidTemplate(GenericApiCallError):

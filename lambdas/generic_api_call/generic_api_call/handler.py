@@ -1,11 +1,16 @@
-"""Lambda entry point: `generic_api_call.handler.lambda_handler`.
+"""Lambda entry point: `generic_api_call.handler.lambda_handler`; dry runs: `prepare_request`.
 
-Input:  {"template": <DynamoDB item in attribute-value form>, "params": {...}}
+Input:  {"template": <DynamoDB item in attribute-value form>, "params": {...},
+         "executionId": <optional, $$.Execution.Id>}  (other keys are ignored)
 Output: {"statusCode", "headers", "body", "contentType", "elapsedMs"} (+ "truncated")
 Errors: the exception classes in errors.py; their names are the Step Functions `Error`.
 
-Environment: API_BASE_URL (the templates' {{ base_url }}), ALLOWED_HOSTS (where requests
-may go, see destinations.py), LOG_LEVEL.
+The handler composes two siblings: `prepare_request` (parse, render in the sandbox, resolve
+secrets, check the destination) and `http_call.send`. Whatever leaves (result, error
+message, log line) has its secrets masked first, then is cut (secrets.Secrets).
+
+Environment, read once per invocation here and passed down: API_BASE_URL (the templates'
+{{ base_url }}), ALLOWED_HOSTS (where requests may go, see destinations.py), LOG_LEVEL.
 """
 
 from __future__ import annotations
@@ -13,13 +18,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from . import destinations, redact, secret_store
+from . import destinations, secret_store, trace
 from .errors import GenericApiCallError, InvalidTemplate, RenderError
 from .http_call import CallPolicy, send
-from .render import render_request
-from .template import from_dynamodb_item
+from .limits import MAX_MESSAGE_CHARS
+from .render import check_syntax, render_request
+from .request import Request
+from .secrets import Resolver, Secrets
+from .template import Template, from_dynamodb_item
 
 logger = logging.getLogger("generic_api_call")
 logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
@@ -31,37 +42,126 @@ if not logging.getLogger().handlers:  # AWS's runtime installs a handler; local 
 SAFETY_MARGIN_SECONDS = 2.0
 
 
-def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if not isinstance(event, dict) or "template" not in event:
-        raise InvalidTemplate("event must be a map with 'template' (the DynamoDB item) and 'params'")
-    template = from_dynamodb_item(event["template"])
-    params = event.get("params") or {}
-    if not isinstance(params, dict):
-        raise RenderError(f"params must be a map, got {type(params).__name__}")
-    secret_forms: list[str] = []
+@dataclass(frozen=True)
+class PreparedRequest:
+    """What the Lambda would send, and where: the rendered Request and its checked destination."""
+
+    template: Template
+    request: Request
+    target: destinations.Target  # resolved and checked: the connection goes to target.address
+
+    @property
+    def method(self) -> str:
+        return self.request.method
+
+    @property
+    def url(self) -> str:
+        return self.request.url
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.request.headers
+
+    @property
+    def body(self) -> str | None:
+        return self.request.body
+
+    def masked(self) -> dict[str, Any]:
+        """method, url, headers, body with every secret value masked, and the checked address."""
+        return {**self.request.masked(), "address": self.target.address}
+
+
+def prepare_request(
+    template: Template | Mapping[str, Any],
+    params: Any,
+    *,
+    base_url: str,
+    allowed_hosts: destinations.AllowList,
+    resolve_secret: Resolver | None = None,
+    execution_id: str | None = None,
+    secrets: Secrets | None = None,
+) -> PreparedRequest:
+    """Everything the Lambda does before sending, without sending: the dry run's code path.
+
+    - `template`: a DynamoDB item in attribute-value form (as the state machine passes it)
+      or a parsed Template (e.g. `template.from_plain` of a seed file's data, with PK/SK);
+    - `params`: the execution's params (a map);
+    - `base_url`: the templates' {{ base_url }}; `allowed_hosts`: `destinations.AllowList.parse(...)`;
+    - `resolve_secret(name) -> value`: e.g. `secret_store.resolver()`; None refuses secret();
+    - `execution_id`: the Step Functions execution ARN: adds a W3C `traceparent` header
+      (trace id = trace.trace_id_for(execution_id)) unless the template sets
+      `propagateTrace: false` or its own `traceparent` header.
+    Raises InvalidTemplate, RenderError, SecretNotAllowed, DestinationRefused (or
+    UpstreamConnectionError when the host does not resolve), messages already masked.
+    """
+    parsed = template if isinstance(template, Template) else from_dynamodb_item(template)
+    if secrets is None:
+        secrets = Secrets(parsed.name, parsed.secrets, resolve_secret)
     try:
-        request = render_request(template, params, os.environ.get("API_BASE_URL", ""), secret_store.resolver())
-        secret_forms = redact.forms(request.secret_values)
+        if not isinstance(params, Mapping):
+            raise RenderError(f"params must be a map, got {type(params).__name__}")
+        check_syntax(parsed)  # the validation the seed runs: the table may hold an item it never saw
+        request = render_request(parsed, params, base_url, secrets=secrets)
+        if execution_id and parsed.propagate_trace and request.header(trace.TRACEPARENT) is None:
+            header = trace.traceparent(trace.trace_id_for(execution_id), trace.new_parent_id())
+            request = Request(request.method, request.url, {**request.headers, trace.TRACEPARENT: header},
+                              request.body, request.secrets)
+        target = destinations.check_url(request.url, allowed_hosts)
+    except GenericApiCallError as exc:
+        _mask_exception(exc, secrets)
+        raise
+    return PreparedRequest(parsed, request, target)
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    secrets = Secrets.none()
+    record: dict[str, Any] = {}
+    try:
+        if not isinstance(event, dict) or "template" not in event:
+            raise InvalidTemplate("event must be a map with 'template' (the DynamoDB item) and 'params'")
+        execution_id = event.get("executionId") if isinstance(event.get("executionId"), str) else None
+        record["executionId"] = execution_id
+        if execution_id:
+            record["traceId"] = trace.trace_id_for(execution_id)
+        template = from_dynamodb_item(event["template"])
+        record |= {"template": template.name, "method": template.method}
+        secrets = Secrets(template.name, template.secrets, secret_store.resolver())
+        allowed = destinations.allowed_hosts_from_env()
+        prepared = prepare_request(
+            template, event.get("params") or {},
+            base_url=os.environ.get("API_BASE_URL", ""),
+            allowed_hosts=allowed,
+            execution_id=execution_id,
+            secrets=secrets,
+        )
+        record |= {"url": secrets.mask(prepared.url), "traceparent": prepared.request.header(trace.TRACEPARENT)}
         timeout = min(template.timeout_seconds, _remaining_seconds(context) - SAFETY_MARGIN_SECONDS)
         policy = CallPolicy(
             timeout_seconds=max(timeout, 0.1),
-            allow=destinations.allowed_hosts_from_env(),
+            allow=allowed,
             idempotent=template.idempotent,
             follow_redirects=template.follow_redirects,
         )
-        result = redact.data(send(request, policy), secret_forms)
-    except GenericApiCallError as exc:
-        exc.args = (redact.text(str(exc), secret_forms),)  # the message becomes the Cause
+        result = send(prepared.request, policy, prepared.target)
+        record |= {"statusCode": result["statusCode"], "truncated": result.get("truncated", False)}
+        return result
+    except Exception as exc:
+        # The message becomes the Cause: secrets masked first, then cut (never the reverse).
+        _mask_exception(exc, secrets)
+        record["error"] = type(exc).__name__
         raise
-    # Names and numbers only: params, headers and bodies may carry secrets.
-    logger.info(json.dumps({
-        "template": template.name,
-        "method": template.method,
-        "statusCode": result["statusCode"],
-        "elapsedMs": result["elapsedMs"],
-        "truncated": result.get("truncated", False),
-    }))
-    return result
+    finally:
+        # Names and numbers only (the URL masked): params, headers and bodies may carry secrets.
+        record["elapsedMs"] = round((time.monotonic() - started) * 1000)
+        logger.info(json.dumps(record, ensure_ascii=False))
+
+
+def _mask_exception(exc: BaseException, secrets: Secrets) -> None:
+    """Mask, then cap, the message; drop the chained exceptions, whose text may hold a value."""
+    exc.args = (secrets.cut(str(exc), MAX_MESSAGE_CHARS),)
+    exc.__cause__ = None
+    exc.__suppress_context__ = True
 
 
 def _remaining_seconds(context: Any) -> float:

@@ -1,36 +1,46 @@
-"""Send a rendered request with `requests` and shape the response for Step Functions.
+"""Send a Request with `requests` and shape the answer for Step Functions.
 
 One call, no retries: retrying is the state machine's job (one retry layer). Everything
-that can grow is capped: the time (one deadline for connect, redirects and the body), the
-body (read as a stream, counted after decompression), the result (well under the 256 KiB
-that Step Functions accepts), and error messages (see errors.py).
+that can grow is bounded (limits.py): the time (one deadline for connect, redirects and the
+body), the body (read as a stream, counted after decompression), every field of the result.
+Secrets are masked before anything is cut (secrets.Secrets.cut). Any answer an upstream can
+send ends in a result or a named error:
+
+- a charset that is unknown or not a text encoding (`base64`, `idna`...): decoded as UTF-8
+  with replacement characters;
+- a JSON content type whose body does not parse, or nests over MAX_JSON_DEPTH: the text;
+- a `Retry-After` that is neither ASCII digits nor an HTTP date: ignored.
 """
 
 from __future__ import annotations
 
+import codecs
 import email.utils
 import json
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
 
 from . import destinations
-from .errors import UpstreamConnectionError, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable
-from .render import RenderedRequest
+from .errors import (
+    DestinationRefused,
+    UpstreamConnectionError,
+    UpstreamThrottled,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from .limits import MAX_BODY_BYTES, MAX_HEADER_VALUE_CHARS, MAX_REDIRECTS, capped_headers, fit_result, json_depth_within
+from .request import Request
+from .secrets import Secrets
 
 CONNECT_TIMEOUT_SECONDS = 3.05  # slightly above a multiple of 3 s, the TCP retransmit window
-MAX_BODY_BYTES = 128 * 1024  # response body kept, after decompression
-MAX_RESULT_CHARS = 192 * 1024  # the whole result as JSON; Step Functions' limit is 256 KiB
-MAX_HEADERS = 50
-MAX_HEADER_VALUE_CHARS = 1024
-MAX_REDIRECTS = 3
 RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 @dataclass(frozen=True)
@@ -41,38 +51,46 @@ class CallPolicy:
     follow_redirects: bool = False
 
 
-def send(request: RenderedRequest, policy: CallPolicy) -> dict[str, Any]:
+def send(request: Request, policy: CallPolicy, target: destinations.Target | None = None) -> dict[str, Any]:
+    """Send the request (to `target`, already checked, when given) and return the masked, bounded result."""
     started = time.monotonic()
     deadline = started + policy.timeout_seconds
-    method, url, headers = request.method, request.url, dict(request.headers)
-    query: Any = request.query or None
-    json_body = request.json_body if request.has_json_body else None
-    data = request.text_body.encode() if request.text_body is not None else None
-    target = _check(url, policy)
-    # Headers carrying a secret are credentials too: never forwarded to another host.
-    secret_headers = [name for name, value in headers.items() if any(s and s in value for s in request.secret_values)]
+    secrets = request.secrets
+    method, url, headers, body = request.method, request.url, dict(request.headers), request.body
+    if target is None:
+        target = _check(url, policy)
     for _hop in range(MAX_REDIRECTS + 1):
-        response, raw, truncated = _exchange(method, url, headers, query, json_body, data, deadline, target)
+        response, raw, truncated = _exchange(method, url, headers, body, deadline, target)
         location = response.headers.get("Location")
         if not (policy.follow_redirects and response.status_code in REDIRECT_STATUSES and location):
             break
-        next_url = urljoin(response.url, location)
-        if policy.allow is not None:  # each hop is checked again, before it is taken
-            target = destinations.redirect_target(response.url, location, policy.allow)
-        headers = _redirect_headers(headers, url, next_url, secret_headers)
+        next_url = destinations.resolve_redirect(response.url or url, location)  # computed once, here
+        target = _check(next_url, policy)  # each hop is checked again, before it is taken
         if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
-            method, json_body, data = "GET", None, None  # what browsers and requests do
-        url, query = next_url, None  # the Location carries its own query
+            method, body = "GET", None  # what browsers and requests do
+            headers = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
+        headers, body = _redirect_request(url, next_url, headers, body, secrets)
+        url = next_url
     _raise_if_retryable(response, method, policy.idempotent, deadline)
-    return _result(response, raw, truncated, started)
+    return _result(response, raw, truncated, started, secrets)
 
 
-def _redirect_headers(headers: dict[str, str], from_url: str, to_url: str, sensitive: list[str]) -> dict[str, str]:
-    kept = destinations.strip_credentials(headers, _host(from_url), _host(to_url), sensitive)
-    if urlsplit(from_url).scheme == "https" and urlsplit(to_url).scheme != "https":
-        drop = destinations.CREDENTIAL_HEADERS | {name.lower() for name in sensitive}
-        kept = {name: value for name, value in kept.items() if name.lower() not in drop}  # no clear text
-    return kept
+def _redirect_request(
+    from_url: str, to_url: str, headers: dict[str, str], body: str | None, secrets: Secrets,
+) -> tuple[dict[str, str], str | None]:
+    """What may follow a redirect: all of it within one origin (scheme, host, port); to another
+    origin no credential header, no header carrying a secret, and never a body carrying one."""
+    if destinations.origin_of(from_url) == destinations.origin_of(to_url):
+        return headers, body
+    if secrets.carries_secret(body):
+        raise DestinationRefused(
+            f"redirect from {destinations.origin_of(from_url)} to {destinations.origin_of(to_url)} refused: "
+            "it would re-send a body that carries a secret to another origin")
+    kept = {
+        name: value for name, value in headers.items()
+        if name.lower() not in CREDENTIAL_HEADERS and not secrets.carries_secret(value)
+    }
+    return kept, body
 
 
 def _check(url: str, policy: CallPolicy) -> destinations.Target | None:
@@ -81,8 +99,8 @@ def _check(url: str, policy: CallPolicy) -> destinations.Target | None:
 
 
 def _exchange(
-    method: str, url: str, headers: dict[str, str], query: Any, json_body: Any, data: bytes | None,
-    deadline: float, target: destinations.Target | None,
+    method: str, url: str, headers: dict[str, str], body: str | None, deadline: float,
+    target: destinations.Target | None,
 ) -> tuple[requests.Response, bytes, bool]:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
@@ -91,7 +109,7 @@ def _exchange(
     try:
         with session:
             response = session.request(
-                method, url, params=query, headers=headers, json=json_body, data=data,
+                method, url, headers=headers, data=None if body is None else body.encode("utf-8"),
                 timeout=(min(CONNECT_TIMEOUT_SECONDS, remaining), remaining),
                 allow_redirects=False,  # redirects are followed above, each hop checked again
                 stream=True,
@@ -154,63 +172,59 @@ def _raise_if_retryable(response: requests.Response, method: str, idempotent: bo
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date; None when absent or invalid."""
+    """Retry-After as seconds: ASCII delta-seconds or an HTTP date; None when absent or invalid."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit alone accepts '²', which float() refuses
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    except (TypeError, ValueError, OverflowError, IndexError):
         return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
-def _result(response: requests.Response, raw: bytes, truncated: bool, started: float) -> dict[str, Any]:
+def _result(
+    response: requests.Response, raw: bytes, truncated: bool, started: float, secrets: Secrets,
+) -> dict[str, Any]:
     content_type = response.headers.get("Content-Type", "")
+    headers, headers_cut = capped_headers(response.headers, secrets)
     result: dict[str, Any] = {
         "statusCode": response.status_code,
-        "headers": _capped_headers(response.headers),
-        "body": _decode_body(raw, content_type, response.encoding),
-        "contentType": content_type,
+        "headers": headers,
+        "body": _body(raw, truncated, content_type, response.encoding, secrets),
+        "contentType": secrets.cut(content_type, MAX_HEADER_VALUE_CHARS),
         "elapsedMs": round((time.monotonic() - started) * 1000),
     }
-    if truncated:
+    if truncated or headers_cut:
         result["truncated"] = True
-    return _fit(result)
+    return fit_result(result, secrets)
 
 
-def _capped_headers(headers: Any) -> dict[str, str]:
-    items = list(headers.items())[:MAX_HEADERS]
-    return {name: value[:MAX_HEADER_VALUE_CHARS] for name, value in items}
-
-
-def _fit(result: dict[str, Any]) -> dict[str, Any]:
-    """Keep the result's JSON under MAX_RESULT_CHARS (escaping can make a body 6x larger)."""
-    if len(json.dumps(result)) <= MAX_RESULT_CHARS:
-        return result
-    body = result["body"] if isinstance(result["body"], str) else json.dumps(result["body"])
-    fitted = {**result, "body": "", "truncated": True}
-    room = MAX_RESULT_CHARS - len(json.dumps(fitted))
-    body = body[:room]
-    while len(json.dumps(body)) - 2 > room:
-        body = body[: int(len(body) * 0.8)]
-    return {**fitted, "body": body}
-
-
-def _decode_body(raw: bytes, content_type: str, encoding: str | None) -> Any:
-    text = raw.decode(encoding or "utf-8", errors="replace")
+def _body(raw: bytes, truncated: bool, content_type: str, encoding: str | None, secrets: Secrets) -> Any:
+    text = decode(raw, encoding)
+    if truncated:
+        # The cap may split a character, and a secret: neither half is returned.
+        return secrets.mask_tail(secrets.mask(text.rstrip("\ufffd")))
     if "json" in content_type.lower():
         try:
-            return json.loads(text)
-        except ValueError:
-            return text  # a JSON content type with a body that does not parse: keep the text
-    return text
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
+            parsed = text  # a JSON content type with a body that does not parse: keep the text
+        if json_depth_within(parsed):
+            return secrets.mask_data(parsed)
+    return secrets.mask(text)
 
 
-def _host(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+def decode(raw: bytes, encoding: str | None) -> str:
+    """Bytes to text with the declared charset when it is a known text encoding, else UTF-8."""
+    try:
+        if encoding and getattr(codecs.lookup(encoding), "_is_text_encoding", True):  # base64, rot13...: not text
+            return raw.decode(encoding, errors="replace")
+    except (LookupError, UnicodeError, ValueError):  # unknown charset; idna raises even with "replace"
+        pass
+    return raw.decode("utf-8", errors="replace")
 
 
 def _origin(url: str) -> str:

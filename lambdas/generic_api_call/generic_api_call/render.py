@@ -1,4 +1,4 @@
-"""Render a Template with the caller's params into a concrete HTTP request.
+"""Render a Template with the caller's params into the Request that will be sent.
 
 Both inputs are untrusted: the template comes from a database (it is code, run in a
 sandbox) and the params from whoever starts the execution (hostile data). What a template
@@ -7,38 +7,38 @@ params may go.
 
 Where params may go:
 
-- url: every `{{ ... }}` output is percent-encoded as one path segment ('/' included), so a
-  param cannot add path segments, a query string or a fragment; `.` and `..` are refused
-  (the url environment's finalize does this, in sandbox.py). Only the deployment's
-  `base_url` is inserted as is (a TrustedUrl). The URL is then rendered again with
-  neutral "probe" params (same shape, every string "p", every number 1; then "q" and 2):
-  scheme, host and port must come out the same, so string and number params never choose
-  the destination, not even through `{% if %}` (bools are kept as they are, so a bool can
-  still pick between hosts written in the template). A host containing '%' is refused.
+- url: params never choose the destination, by construction: the url must start with
+  `{{ base_url }}` or a literal `http(s)://host[:port]` (destinations.static_origin, the one
+  check shared by validation, the seed and run time), and the rendered URL must reach that
+  origin. Every `{{ ... }}` output is percent-encoded as one path segment ('/' included),
+  so a param cannot add path segments, a query string or a fragment; `.` and `..` are
+  refused (the url environment's finalize does this, in sandbox.py). Only the deployment's
+  `base_url` is inserted as is (a TrustedUrl).
 - query: a map; the query string is built from it, so `x&admin=1` stays one value.
-- headers: rendered as text; CR, LF and other control characters are refused.
+- headers: rendered as text; the value must be latin-1 with no control characters and no
+  leading whitespace (what http.client and requests accept), else RenderError.
 - body: a map or list is rendered leaf by leaf and sent as JSON, so params cannot break the
   JSON; a leaf that is exactly one `{{ expr }}` keeps the value's JSON type (a list stays a
   list). A string body is rendered as text; if it is declared JSON it must parse and keep
   the template's own JSON structure (same keys, in order, and array lengths; only a
   `{{ ... | tojson }}` may put an object, array or string where the template has none);
   see json_body.py.
+Every rendered string must be encodable as UTF-8 (no lone surrogates), else RenderError.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from numbers import Number
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
 
 from jinja2 import Undefined
 
-from .errors import RenderError
+from . import destinations
+from .errors import RenderError, SecretNotAllowed
 from .json_body import check_json_body, declares_json, json_skeleton
+from .request import Request, with_query
 from .sandbox import (
     MAX_RENDERED_CHARS,
     Params,
@@ -50,66 +50,42 @@ from .sandbox import (
     current_state,
     render_errors,
     render_string,
-    secrets_kept_out_of_errors,
+    secrets_used,
     too_big,
 )
+from .secrets import Resolver, Secrets
 from .template import Template
 
-__all__ = ["Params", "RenderedRequest", "TrustedUrl", "check_syntax", "render_request", "template_destination"]
+__all__ = ["Params", "Request", "TrustedUrl", "check_syntax", "render_request", "template_destination"]
 
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>.*?)\}\}\s*$", re.DOTALL)
-_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # HTAB is allowed in a field value
-_ALLOWED_SCHEMES = frozenset({"http", "https"})
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")  # HTAB is allowed in a field value
 _DESTINATION_CHANGED = "url: params may not change the destination (scheme, host or port)"
-_PROBES = (("p", 1), ("q", 2))  # neutral values for strings and numbers when checking the URL
-
-
-@dataclass(frozen=True)
-class RenderedRequest:
-    method: str
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str | list[str]] = field(default_factory=dict)
-    json_body: Any = None  # sent as JSON when `has_json_body`
-    text_body: str | None = None
-    has_json_body: bool = False
-    secret_values: tuple[str, ...] = ()  # every value secret() returned: redact them from outputs
 
 
 def check_syntax(template: Template) -> None:
-    """Compile every Jinja string in the template as the renderer would; raise InvalidTemplate.
+    """Check a template as the renderer will use it; raise InvalidTemplate (SecretNotAllowed).
 
-    Compiling (not just parsing) also refuses filters, tests and tags outside the allow-lists,
-    and a string body declared as JSON must be JSON once each `{{ }}` is a value.
+    The url's origin must be fixed by its text (destinations.static_origin); every Jinja
+    string must compile (which also refuses filters, tests and tags outside the
+    allow-lists, and a secret not placed whole); each secret named must be in `secrets`;
+    a string body declared as JSON must be JSON once each `{{ }}` is a value.
     """
+    destinations.static_origin(template.url, None)
     for where, source, kind in _template_strings(template):
-        compile_source(kind, source, where)
+        for name in sorted(secrets_used(kind, source, where)):
+            if name not in template.secrets:
+                raise SecretNotAllowed(
+                    f"{where}: template {template.name!r} may not use secret {name!r}: it is not in its 'secrets' list")
     if isinstance(template.body, str) and declares_json(template.headers):
         json_skeleton(template.body)
 
 
-def template_destination(template: Template, base_url: str) -> tuple[str, str | None, int | None]:
-    """(scheme, host, port) the template calls, whatever the params: for the seed's checks.
-
-    Every param reads as a neutral value; render_request checks at run time that real params
-    lead to the same place.
-    """
-    state = RenderState(template, lambda _name: "p")
-    context = {"params": _AnyParams(), "base_url": TrustedUrl(base_url.rstrip("/"))}
-    with active(state):
-        url = render_string("url", template.url, context, "url")
-    _check_url(url)
-    return _destination(url)
-
-
-class _AnyParams(Params):
-    """Every param exists and is "p": the seed does not know the caller's params."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-    def __getitem__(self, key: Any) -> str:
-        return "p"
+def template_destination(template: Template, base_url: str) -> destinations.Origin:
+    """The origin the template calls, whatever the params: for the seed's checks."""
+    origin = destinations.static_origin(template.url, base_url)
+    assert origin is not None  # base_url is given
+    return origin
 
 
 # --- rendering ---------------------------------------------------------------------------
@@ -118,94 +94,63 @@ def render_request(
     template: Template,
     params: Mapping[str, Any],
     base_url: str,
-    secret_resolver: Callable[[str], str] | None = None,
-) -> RenderedRequest:
+    secret_resolver: Resolver | None = None,
+    *,
+    secrets: Secrets | None = None,
+) -> Request:
     """Render the template; raise InvalidTemplate, RenderError or SecretNotAllowed on failure.
 
-    `secret_resolver(name)` returns a secret's value for `{{ secret('name') }}`; the values
-    used are returned in `secret_values` and are never put in an error message.
+    `secret_resolver(name)` returns a secret's value for `{{ secret('name') }}` (or pass
+    `secrets`, to keep them when rendering fails); the values used are kept in the
+    Request's `secrets`, which masks them. Error messages may hold them: mask before they
+    leave (handler.prepare_request does).
     """
     if not isinstance(params, Mapping):
         raise RenderError(f"params must be a map, got {type(params).__name__}")
-    state = RenderState(template, secret_resolver)
+    origin = destinations.static_origin(template.url, base_url)
+    if secrets is None:
+        secrets = Secrets(template.name, template.secrets, secret_resolver)
     context = {"params": Params(params), "base_url": TrustedUrl(base_url.rstrip("/"))}
-    with active(state), secrets_kept_out_of_errors(state):
-        request = _render_request(template, context, state)
-    return replace(request, secret_values=tuple(value for value in dict.fromkeys(state.secrets.values()) if value))
+    with active(RenderState(secrets)):
+        url = _render_url(template.url, context, origin)
+        headers = {name: _render_header(name, value, context) for name, value in template.headers.items()}
+        query = {key: _render_query_value(key, value, context) for key, value in template.query.items()}
+        body = _render_body(template, context, headers)
+    return Request(template.method, with_query(url, query), headers, body, secrets)
 
 
-def _render_request(template: Template, context: dict[str, Any], state: RenderState) -> RenderedRequest:
-    url = _render_url(template.url, context, state)
-    headers = {name: _render_header(name, value, context) for name, value in template.headers.items()}
-    query = {key: _render_query_value(key, value, context) for key, value in template.query.items()}
+def _render_body(template: Template, context: dict[str, Any], headers: dict[str, str]) -> str | None:
     if template.body is None:
-        return RenderedRequest(template.method, url, headers, query)
+        return None
     if isinstance(template.body, str):
-        text = render_string("text", template.body, context, "body")
+        text = _encodable("body", render_string("text", template.body, context, "body"))
         if declares_json(headers):
             check_json_body(template.body, text)
-        return RenderedRequest(template.method, url, headers, query, text_body=text)
+        return text
     body = _render_structure(template.body, context, "body")
-    return RenderedRequest(template.method, url, headers, query, json_body=body, has_json_body=True)
+    if not any(name.lower() == "content-type" for name in headers):
+        headers["Content-Type"] = "application/json"  # as requests' json= does
+    try:
+        return json.dumps(body, allow_nan=False)  # as requests' json= does (ASCII escapes)
+    except ValueError as exc:
+        raise RenderError(f"body: not valid JSON ({exc})") from exc
 
 
 # --- slots -------------------------------------------------------------------------------
 
-def _render_url(source: str, context: dict[str, Any], state: RenderState) -> str:
-    url = render_string("url", source, context, "url")
-    _check_url(url)
-    # With two different sets of neutral params the template must reach the same place as
-    # with the real ones: then the destination depends on the template alone. (Two probes,
-    # so a host that merely happens to equal one probe's value is still refused.)
-    destination = _destination(url)
-    for text, number in _PROBES:
-        probe_context = {**context, "params": Params(_probe(context["params"], text, number))}
-        if _probe_destination(source, probe_context, state) != destination:
-            raise RenderError(_DESTINATION_CHANGED)
+def _render_url(source: str, context: dict[str, Any], origin: destinations.Origin | None) -> str:
+    url = _encodable("url", render_string("url", source, context, "url"))
+    if destinations.origin_of(url) != origin:  # cannot happen when static_origin holds: a backstop
+        raise RenderError(_DESTINATION_CHANGED)
     return url
 
 
-def _probe_destination(source: str, context: dict[str, Any], state: RenderState) -> tuple[Any, ...]:
+def _encodable(where: str, text: str) -> str:
     try:
-        with active(replace(state, steps=0, chars=0)):  # a fresh budget; shares the resolved secrets
-            return _destination(render_string("url", source, context, "url"))
-    except RenderError as exc:  # e.g. a port that is a param: "p" is no port
-        raise RenderError(f"{_DESTINATION_CHANGED}; it cannot be checked with neutral params ({exc})") from exc
-
-
-def _probe(value: Any, text: str, number: int) -> Any:
-    """The params' shape with neutral leaves: strings `text`, numbers `number`; bools and None kept."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, Mapping):
-        return {key: _probe(item, text, number) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_probe(item, text, number) for item in value]
-    return number if isinstance(value, Number) else text
-
-
-def _split(url: str) -> SplitResult:
-    try:
-        return urlsplit(url)
-    except ValueError as exc:  # e.g. an unbalanced IPv6 bracket
-        raise RenderError(f"url: rendered URL does not parse: {exc}") from exc
-
-
-def _destination(url: str) -> tuple[str, str | None, int | None]:
-    parts = _split(url)
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise RenderError(f"url: invalid port: {exc}") from exc
-    return parts.scheme, parts.hostname, port
-
-
-def _check_url(url: str) -> None:
-    parts = _split(url)
-    if parts.scheme not in _ALLOWED_SCHEMES or not parts.hostname:
-        raise RenderError(f"url: rendered URL must be absolute http(s), got {url[:200]!r}")
-    if "%" in parts.netloc.rpartition("@")[2]:
-        raise RenderError("url: the host may not contain '%' (a percent-encoded value)")
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RenderError(f"{where}: the value is not valid Unicode (a lone surrogate)") from None
+    return text
 
 
 def _render_header(name: str, source: str, context: dict[str, Any]) -> str:
@@ -214,13 +159,22 @@ def _render_header(name: str, source: str, context: dict[str, Any]) -> str:
         raise RenderError(f"headers.{name}: a header value may not contain CR or LF")
     if _HEADER_CONTROL.search(value):
         raise RenderError(f"headers.{name}: a header value may not contain control characters")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise RenderError(f"headers.{name}: a header value must be latin-1 text (percent-encode it)") from None
+    if value[:1].isspace():
+        raise RenderError(f"headers.{name}: a header value may not start with whitespace")
     return value
 
 
 def _render_query_value(key: str, value: str | list[str], context: dict[str, Any]) -> str | list[str]:
     if isinstance(value, list):
-        return [render_string("text", item, context, f"query.{key}[{i}]") for i, item in enumerate(value)]
-    return render_string("text", value, context, f"query.{key}")
+        return [
+            _encodable(f"query.{key}[{i}]", render_string("text", item, context, f"query.{key}[{i}]"))
+            for i, item in enumerate(value)
+        ]
+    return _encodable(f"query.{key}", render_string("text", value, context, f"query.{key}"))
 
 
 def _render_structure(value: Any, context: dict[str, Any], where: str) -> Any:
@@ -234,7 +188,7 @@ def _render_structure(value: Any, context: dict[str, Any], where: str) -> Any:
     expression = _single_expression(value)
     if expression is not None:
         return _evaluate(expression, context, where)
-    return render_string("text", value, context, where)
+    return _encodable(where, render_string("text", value, context, where))
 
 
 def _single_expression(source: str) -> str | None:

@@ -42,15 +42,16 @@ from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 from jinja2.visitor import NodeTransformer
 
-from .errors import GenericApiCallError, InvalidTemplate, RenderError, SecretNotAllowed
-from .template import Template
-
-MAX_RENDERED_CHARS = 64 * 1024  # one rendered string: the URL, a header, a query value, a body
-MAX_REQUEST_CHARS = 192 * 1024  # everything rendered for one request
-MAX_STEPS = 100_000  # loop iterations + calls + filter input sizes, per render
-MAX_RENDER_SECONDS = 2.0  # backstop for steps that each do a lot of work (the Lambda has 30 s)
-CALL_STEPS = 10  # a call (macro, method, range...) costs about ten loop iterations
-MAX_INT_BITS = 8192  # `*` and `**` on integers; ~2,500 digits is plenty for an API call
+from .errors import GenericApiCallError, InvalidTemplate, RenderError
+from .limits import (
+    CALL_STEPS,
+    MAX_INT_BITS,
+    MAX_RENDER_SECONDS,
+    MAX_RENDERED_CHARS,
+    MAX_REQUEST_CHARS,
+    MAX_STEPS,
+)
+from .secrets import Secrets
 
 ALLOWED_GLOBALS = ("range", "secret")  # range: the sandbox's, capped at 100,000 items
 
@@ -112,21 +113,11 @@ class Params(dict):
 
 # --- per-render state --------------------------------------------------------------------
 
-class _ResolverFailed(Exception):
-    """Carries the secret resolver's own exception through Jinja, so it is not reworded."""
-
-    def __init__(self, original: Exception) -> None:
-        super().__init__(str(original))
-        self.original = original
-
-
 @dataclass
 class RenderState:
     """Budgets and secrets of one render_request call (reached through `_STATE`)."""
 
-    template: Template
-    secret_resolver: Callable[[str], str] | None
-    secrets: dict[str, str] = field(default_factory=dict)  # name -> value, resolved once
+    secrets: Secrets
     steps: int = 0
     chars: int = 0
     deadline: float = field(default_factory=lambda: time.monotonic() + MAX_RENDER_SECONDS)
@@ -142,27 +133,6 @@ class RenderState:
         self.chars += chars
         if self.chars > MAX_REQUEST_CHARS:
             raise RenderError(f"rendered request exceeds {MAX_REQUEST_CHARS} characters")
-
-    def secret(self, name: Any) -> str:
-        # The allow-list comes first: naming an unlisted secret is a template bug even where
-        # no resolver is configured. Messages name the secret, never a value.
-        if not isinstance(name, str) or name not in self.template.secrets:
-            raise SecretNotAllowed(
-                f"template {self.template.name!r} may not use secret {name!r}: it is not in its 'secrets' list"
-            )
-        if name not in self.secrets:
-            self.secrets[name] = self._resolve(name)
-        return self.secrets[name]
-
-    def _resolve(self, name: str) -> str:
-        if self.secret_resolver is None:
-            raise RenderError("no secret resolver")
-        try:
-            return str(self.secret_resolver(name))
-        except GenericApiCallError:
-            raise
-        except Exception as exc:
-            raise _ResolverFailed(exc) from exc
 
 
 _STATE: ContextVar[RenderState] = ContextVar("generic_api_call_render_state")
@@ -184,28 +154,8 @@ def active(state: RenderState) -> Iterator[None]:
 
 
 def _secret(name: Any) -> str:
-    """The template global `secret(name)`."""
-    return current_state().secret(name)
-
-
-@contextmanager
-def secrets_kept_out_of_errors(state: RenderState) -> Iterator[None]:
-    """Around a whole render: the resolver's own errors keep their type, no RenderError shows a secret."""
-    try:
-        yield
-    except _ResolverFailed as exc:
-        raise exc.original from exc.original.__cause__
-    except RenderError as exc:
-        message = _redacted(str(exc), state.secrets.values())
-        if message == str(exc):
-            raise
-        raise RenderError(message) from None  # not chained: the original holds the value
-
-
-def _redacted(message: str, values: Iterable[str]) -> str:
-    for value in sorted({v for v in values if v}, key=len, reverse=True):
-        message = message.replace(value, "[redacted]").replace(quote(value, safe=""), "[redacted]")
-    return message
+    """The template global `secret(name)`: allow-list, resolve, remember for masking (secrets.py)."""
+    return current_state().secrets.value(name)
 
 
 # --- size checks -------------------------------------------------------------------------
@@ -505,6 +455,52 @@ def _internal_filter(name: str, node: nodes.Expr) -> nodes.Filter:
     return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
 
 
+_SECRET_ENCODINGS = frozenset({"tojson", "urlencode"})  # their output forms are masked (secrets.forms)
+_BUFFERING = (nodes.AssignBlock, nodes.Macro, nodes.CallBlock, nodes.FilterBlock, nodes.Block)
+_SECRET_RULE = (
+    "secret() may only be placed whole: {{ secret('name') }}, or piped once into |tojson or |urlencode, "
+    "outside {% set %} blocks, macros, {% call %}, {% filter %} and {% block %}"
+)
+
+
+def _secret_names(ast: nodes.Template, expression: bool) -> frozenset[str]:
+    """Names of the secrets a template uses; _NotAllowed unless each is placed whole (see secrets.py).
+
+    A secret's value then reaches the output unchanged (or through an encoding whose forms
+    are masked): the template cannot slice, compare, concatenate or transform it.
+    """
+    names: set[str] = set()
+    root = ast.body[0] if expression else None
+
+    def placed(parent: nodes.Node | None, grandparent: nodes.Node | None, buffered: bool, call: nodes.Call) -> bool:
+        if parent is root or (isinstance(parent, nodes.Output) and not buffered):
+            return True
+        return (
+            isinstance(parent, nodes.Filter) and parent.node is call and parent.name in _SECRET_ENCODINGS
+            and not parent.args and not parent.kwargs and parent.dyn_args is None and parent.dyn_kwargs is None
+            and (grandparent is root or (isinstance(grandparent, nodes.Output) and not buffered))
+        )
+
+    def walk(node: nodes.Node, parent: nodes.Node | None, grandparent: nodes.Node | None, buffered: bool) -> None:
+        called = isinstance(parent, nodes.Call) and parent.node is node
+        if isinstance(node, nodes.Name) and node.name == "secret" and node.ctx == "load" and not called:
+            raise _NotAllowed(_SECRET_RULE)
+        if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) and node.node.name == "secret":
+            argument = node.args[0] if len(node.args) == 1 else None
+            if (node.kwargs or node.dyn_args is not None or node.dyn_kwargs is not None
+                    or not isinstance(argument, nodes.Const) or not isinstance(argument.value, str)):
+                raise _NotAllowed("secret() takes one literal name, e.g. secret('ssm:/api/token')")
+            if not placed(parent, grandparent, buffered, node):
+                raise _NotAllowed(_SECRET_RULE)
+            names.add(argument.value)
+        inner = buffered or isinstance(node, _BUFFERING)
+        for child in node.iter_child_nodes():
+            walk(child, node, parent, inner)
+
+    walk(ast, None, None, False)
+    return frozenset(names)
+
+
 def _checked_ast(ast: nodes.Template) -> None:
     for node in ast.find_all((nodes.Filter, nodes.Test, nodes.For, *_FORBIDDEN_TAGS)):
         if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
@@ -517,21 +513,25 @@ def _checked_ast(ast: nodes.Template) -> None:
             raise _NotAllowed(f"{{% {_FORBIDDEN_TAGS[type(node)]} %}} is not allowed: templates cannot load others")
 
 
-def _prepared(environment: _Environment, ast: nodes.Template) -> nodes.Template:
+def _prepared(
+    environment: _Environment, ast: nodes.Template, expression: bool
+) -> tuple[nodes.Template, frozenset[str]]:
     _checked_ast(ast)
+    names = _secret_names(ast, expression)
     ast = _Guards().visit(ast)
     ast.set_environment(environment)
-    return ast
+    return ast, names
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(kind: str, source: str) -> JinjaTemplate:
+def _compiled(kind: str, source: str) -> tuple[JinjaTemplate, frozenset[str]]:
     environment = _ENVIRONMENTS[kind]
-    return environment.from_string(_prepared(environment, environment.parse(source)))
+    ast, names = _prepared(environment, environment.parse(source), expression=False)
+    return environment.from_string(ast), names
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled_expression(source: str) -> TemplateExpression:
+def _compiled_expression(source: str) -> tuple[TemplateExpression, frozenset[str]]:
     """Like Environment.compile_expression, but through the same checks as templates."""
     environment = _ENVIRONMENTS["text"]
     parser = Parser(environment, source, state="variable")
@@ -539,11 +539,21 @@ def _compiled_expression(source: str) -> TemplateExpression:
     if not parser.stream.eos:
         raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
     ast = nodes.Template([nodes.Assign(nodes.Name("result", "store"), expression, lineno=1)], lineno=1)
-    return TemplateExpression(environment.from_string(_prepared(environment, ast)), undefined_to_none=False)
+    prepared, names = _prepared(environment, ast, expression=True)
+    return TemplateExpression(environment.from_string(prepared), undefined_to_none=False), names
 
 
 def compile_source(kind: str, source: str, where: str) -> Any:
     """A compiled template (kind "text" or "url") or expression; InvalidTemplate if refused."""
+    return _compile(kind, source, where)[0]
+
+
+def secrets_used(kind: str, source: str, where: str) -> frozenset[str]:
+    """The secret names a template string uses (each placed whole); InvalidTemplate if refused."""
+    return _compile(kind, source, where)[1]
+
+
+def _compile(kind: str, source: str, where: str) -> tuple[Any, frozenset[str]]:
     try:
         return _compiled_expression(source) if kind == "expression" else _compiled(kind, source)
     except TemplateSyntaxError as exc:  # TemplateAssertionError (unknown filter...) too
@@ -563,7 +573,7 @@ def render_errors(where: str) -> Iterator[None]:
         yield
     except RenderError as exc:
         raise RenderError(f"{where}: {exc}") from exc
-    except (GenericApiCallError, _ResolverFailed):
+    except GenericApiCallError:
         raise  # SecretNotAllowed and the resolver's own errors keep their type
     except TemplateError as exc:  # UndefinedError, SecurityError, ...
         raise RenderError(f"{where}: {exc.message or type(exc).__name__}") from exc

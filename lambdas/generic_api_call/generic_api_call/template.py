@@ -16,7 +16,7 @@ DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_TIMEOUT_SECONDS = 25.0  # stays below the Lambda's 30 s timeout
 KNOWN_FIELDS = frozenset({
     "PK", "SK", "url", "headers", "query", "body", "timeoutSeconds", "description",
-    "secrets", "idempotent", "followRedirects",
+    "secrets", "idempotent", "followRedirects", "propagateTrace",
 })
 
 _deserializer = TypeDeserializer()
@@ -37,6 +37,7 @@ class Template:
     secrets: tuple[str, ...] = ()  # names that {{ secret('name') }} may resolve
     idempotent: bool = False  # POST/PATCH too may be retried (GET, PUT, DELETE... always are)
     follow_redirects: bool = False  # follow up to 3 redirects, each hop checked again
+    propagate_trace: bool = True  # send a W3C traceparent header derived from the execution
 
 
 def from_dynamodb_item(item: Mapping[str, Any]) -> Template:
@@ -85,7 +86,7 @@ def from_plain(data: Mapping[str, Any]) -> Template:
     secrets = data.get("secrets") or []
     if not isinstance(secrets, list) or not all(isinstance(n, str) and n.strip() for n in secrets):
         raise InvalidTemplate("field 'secrets' must be a list of secret names")
-    for flag in ("idempotent", "followRedirects"):
+    for flag in ("idempotent", "followRedirects", "propagateTrace"):
         if not isinstance(data.get(flag, False), bool):
             raise InvalidTemplate(f"field '{flag}' must be true or false")
     return Template(
@@ -100,6 +101,7 @@ def from_plain(data: Mapping[str, Any]) -> Template:
         secrets=tuple(secrets),
         idempotent=data.get("idempotent", False),
         follow_redirects=data.get("followRedirects", False),
+        propagate_trace=data.get("propagateTrace", True),
     )
 
 

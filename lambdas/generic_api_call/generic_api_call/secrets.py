@@ -1,0 +1,146 @@
+"""Secrets, one policy: allow-list, then resolve, then mask. Every caller goes through `Secrets`.
+
+1. Allow-list: a template may name only the secrets listed in its `secrets` field (checked
+   when the template is validated, see sandbox.py, and again here at run time).
+2. Resolve: each name is fetched once per invocation (secret_store.py reads AWS), and every
+   value fetched is remembered, so it can be masked.
+3. Mask: every text that leaves the Lambda (result, error message, log line, dry run) goes
+   through `mask`, and every cut through `cut`, which masks BEFORE it shortens and then
+   removes a partial secret left at the cut. A cut never returns a secret's prefix.
+
+What a template may do with a secret value: place it whole, optionally through `|tojson`
+or `|urlencode` (sandbox.py refuses anything else at compile time: no slicing, comparing,
+concatenating with `~`, or other filters). So a secret leaves the Lambda only in the forms
+listed in `forms`, and those are the forms masked. URL userinfo (`user:pass@host`, which
+requests would turn into a base64 Basic header) is refused by destinations.py.
+
+Limits: masking finds these exact forms only. An upstream that transforms a secret it was
+sent (base64, reversal, lower-case percent-encoding...) and returns it can get it past the
+mask; the upstreams are the allow-listed hosts, trusted with the secrets they are sent.
+Values under MIN_SECRET_CHARS are refused: masking them would mangle unrelated text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote, quote_plus
+
+from .errors import RenderError, SecretNotAllowed
+
+MASK = "[REDACTED]"
+MIN_SECRET_CHARS = 4
+CUT_MARK = " ...[truncated]"
+
+Resolver = Callable[[str], str]
+
+
+def forms(value: str) -> set[str]:
+    """A value as it may be sent or echoed: plain, percent-encoded, JSON-escaped."""
+    dumped = json.dumps(value)[1:-1]
+    html_safe = (  # Jinja's |tojson escapes these for HTML
+        dumped.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
+    )
+    found = {
+        value,
+        quote(value, safe=""),  # a URL path segment
+        quote(value),  # |urlencode (keeps '/')
+        quote_plus(value),  # a query value
+        dumped,  # requests' JSON body (ASCII escapes)
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        html_safe,
+    }
+    # `{{ secret(...)|tojson }}` as a leaf of a map body is a JSON string inside JSON: escaped twice.
+    found.update(json.dumps(f'"{form}"')[3:-3] for form in (dumped, html_safe))
+    return found
+
+
+class Secrets:
+    """The secrets of one invocation: which names may be used, their values, and masking."""
+
+    def __init__(self, template_name: str, allowed: Iterable[str], resolver: Resolver | None) -> None:
+        self._template_name = template_name
+        self._allowed = frozenset(allowed)
+        self._resolver = resolver
+        self._values: dict[str, str] = {}
+        self._forms: list[str] = []  # longest first: a form may contain another
+
+    @classmethod
+    def none(cls) -> Secrets:
+        """No secrets at all: masking is a no-op."""
+        return cls("", (), None)
+
+    def check_allowed(self, name: object) -> str:
+        if not isinstance(name, str) or name not in self._allowed:
+            raise SecretNotAllowed(
+                f"template {self._template_name!r} may not use secret {name!r}: it is not in its 'secrets' list"
+            )
+        return name
+
+    def value(self, name: object) -> str:
+        """Allow-list, then resolve (once per name), then remember the value for masking."""
+        allowed = self.check_allowed(name)
+        if allowed not in self._values:
+            value = self._resolve(allowed)
+            if len(value) < MIN_SECRET_CHARS:
+                raise RenderError(
+                    f"secret {allowed!r} is shorter than {MIN_SECRET_CHARS} characters: too short to mask safely")
+            self._values[allowed] = value
+            found = set(self._forms)
+            found.update(forms(value))
+            self._forms = sorted(found, key=len, reverse=True)
+        return self._values[allowed]
+
+    def _resolve(self, name: str) -> str:
+        if self._resolver is None:
+            raise RenderError("no secret resolver")
+        value = self._resolver(name)
+        if not isinstance(value, str):
+            raise RenderError(f"secret {name!r} has no string value")
+        return value
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(self._values.values())
+
+    def carries_secret(self, text: str | bytes | None) -> bool:
+        """Does this text hold a secret, in any of the forms it is sent in?"""
+        if not text or not self._forms:
+            return False
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", errors="replace")
+        return any(form in text for form in self._forms)
+
+    def mask(self, text: str) -> str:
+        for form in self._forms:
+            text = text.replace(form, MASK)
+        return text
+
+    def mask_tail(self, text: str) -> str:
+        """Mask a secret's prefix at the end of a text that was cut (e.g. a body read up to a cap)."""
+        for form in self._forms:
+            for length in range(min(len(form) - 1, len(text)), 0, -1):
+                if text.endswith(form[:length]):
+                    return text[:-length] + MASK
+        return text
+
+    def cut(self, text: str, limit: int, mark: str = CUT_MARK) -> str:
+        """At most `limit` characters, masked before the cut, with no partial secret at the end."""
+        text = self.mask(text)
+        if len(text) <= limit:
+            return text
+        kept = self.mask_tail(text[: max(limit - len(mark) - len(MASK), 0)])
+        return (kept + mark)[:limit]
+
+    def mask_data(self, value: Any) -> Any:
+        """Mask every string (map keys included) in JSON-like data (depth bounded by the caller)."""
+        if not self._forms:
+            return value
+        if isinstance(value, str):
+            return self.mask(value)
+        if isinstance(value, dict):
+            return {self.mask(str(k)): self.mask_data(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.mask_data(v) for v in value]
+        return value

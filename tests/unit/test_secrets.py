@@ -1,0 +1,66 @@
+"""Secrets: allow-list, resolve, mask, and never a partial secret at a cut (issue 8, defect 1)."""
+
+import json
+from urllib.parse import quote
+
+import pytest
+
+from generic_api_call.errors import RenderError, SecretNotAllowed
+from generic_api_call.secrets import MASK, Secrets
+
+SECRET = 's3cr&t/välue"\\x'
+
+
+def secrets_with(value: str = SECRET) -> Secrets:
+    secrets = Secrets("t", ["token"], lambda _name: value)
+    secrets.value("token")
+    return secrets
+
+
+def test_every_form_is_masked():
+    secrets = secrets_with()
+    text = (f"plain {SECRET} path {quote(SECRET, safe='')} query {quote(SECRET).replace('%20', '+')}"
+            f" json {json.dumps(SECRET)} json-utf8 {json.dumps(SECRET, ensure_ascii=False)}")
+    masked = secrets.mask(text)
+    assert "s3cr" not in masked, masked
+
+
+def test_data_is_walked_keys_included():
+    secrets = secrets_with()
+    data = {"headers": {"Authorization": f"Bearer {SECRET}"}, SECRET: [SECRET, 1, None]}
+    cleaned = secrets.mask_data(data)
+    assert "s3cr" not in repr(cleaned)
+    assert cleaned["headers"]["Authorization"] == f"Bearer {MASK}"
+
+
+def test_short_values_are_refused_not_left_unmasked():
+    with pytest.raises(RenderError, match="too short"):
+        Secrets("t", ["token"], lambda _name: "abc").value("token")
+
+
+def test_the_allow_list_comes_before_the_resolver():
+    calls = []
+    secrets = Secrets("t", ["token"], lambda name: calls.append(name) or "value-1")
+    with pytest.raises(SecretNotAllowed, match="'other'"):
+        secrets.value("other")
+    assert calls == []
+
+
+@pytest.mark.parametrize("limit", range(5, 80))
+def test_a_cut_never_leaves_a_prefix_of_the_secret(limit):
+    # The attack: pad a param so that the cut falls inside the secret, then step the padding.
+    secret = "TOPSECRETVALUE42"
+    secrets = secrets_with(secret)
+    for padding in range(0, 40):
+        text = "x" * padding + secret + " tail"
+        out = secrets.cut(text, limit)
+        assert len(out) <= limit
+        for length in range(2, len(secret)):
+            assert secret[:length] not in out, (padding, limit, out)
+
+
+def test_mask_tail_removes_a_secret_cut_by_an_upstream_cap():
+    secrets = secrets_with("TOPSECRETVALUE42")
+    assert secrets.mask_tail("body ... TOPSECR") == f"body ... {MASK}"
+    assert secrets.mask_tail('json "TOPSECRETVALUE4') == f'json "{MASK}'
+    assert secrets.mask_tail("nothing here") == "nothing here"
