@@ -1,0 +1,19 @@
+"""Fidelity and speed patches of MiniStack, applied by the launcher (testbed/emulator.py).
+
+One module per patch; each docstring says what upstream does, what AWS does, and what the
+patch changes. Each is small and refuses to apply when the upstream code it edits is not
+there; tests/unit/test_emulator_patches.py pins the source hash of every patched function.
+"""
+
+from __future__ import annotations
+
+from testbed.patches import error_names, execution_input, execution_start, jsonpath_required, worker_updates
+
+PATCHES = (execution_start, execution_input, jsonpath_required, error_names, worker_updates)
+
+
+def apply_all() -> list[str]:
+    """Apply every patch (idempotent); return their names."""
+    for patch in PATCHES:
+        patch.apply()
+    return [patch.NAME for patch in PATCHES]

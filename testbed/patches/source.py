@@ -1,0 +1,76 @@
+"""Tools for small, checked source patches of MiniStack functions.
+
+A patch names the upstream function, the exact text it replaces, and the SHA-256 of the
+function's source as pinned here (MiniStack 1.5.33). At start-up a patch refuses to apply
+when its text is missing, so a MiniStack upgrade never runs half-patched; the unit test
+tests/unit/test_emulator_patches.py compares the full hashes, so any upstream change to a
+patched function is re-read before the pin moves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import textwrap
+from types import FunctionType, ModuleType
+from typing import Any
+
+PATCHED_MARK = "__testbed_patch__"
+
+
+class PatchError(RuntimeError):
+    """The upstream code a patch relies on is not there: MiniStack changed."""
+
+
+def source_sha256(obj: Any) -> str:
+    """SHA-256 of an object's source text (a function, class or string constant)."""
+    text = obj if isinstance(obj, str) else inspect.getsource(obj)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def replace_once(text: str, old: str, new: str, where: str) -> str:
+    """`text` with the one occurrence of `old` replaced; PatchError if not exactly one."""
+    count = text.count(old)
+    if count != 1:
+        raise PatchError(
+            f"{where}: expected the upstream text exactly once, found it {count} times: {old.strip()!r}. "
+            "MiniStack changed; re-read the patch in testbed/patches/ against the new source."
+        )
+    return text.replace(old, new)
+
+
+def patch_function_source(module: ModuleType, name: str, old: str, new: str, patch_name: str) -> None:
+    """Recompile `module.name` with `old` replaced by `new`, in the module's own namespace.
+
+    Callers that look the function up by its global name (as MiniStack's own code does)
+    get the patched version; applying twice is a no-op.
+    """
+    original = getattr(module, name)
+    if getattr(original, PATCHED_MARK, None) == patch_name:
+        return
+    if not isinstance(original, FunctionType):
+        raise PatchError(f"{module.__name__}.{name} is not a plain function any more")
+    source = replace_once(textwrap.dedent(inspect.getsource(original)), old, new, f"{module.__name__}.{name}")
+    code = compile(source, inspect.getsourcefile(original) or module.__name__, "exec")
+    namespace: dict[str, Any] = {}
+    exec(code, module.__dict__, namespace)  # upstream source with one checked edit
+    patched = namespace[name]
+    setattr(patched, PATCHED_MARK, patch_name)
+    patched.__wrapped__ = original
+    setattr(module, name, patched)
+
+
+def upstream_object(dotted: str) -> Any:
+    """The object a dotted name refers to, unwrapped down to upstream's own (for hashing)."""
+    import importlib
+
+    parts = dotted.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj: Any = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attr in parts[split:]:
+            obj = getattr(obj, attr)
+        return inspect.unwrap(obj) if callable(obj) else obj
+    raise PatchError(f"cannot import {dotted}")
