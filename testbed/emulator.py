@@ -8,6 +8,7 @@ testbed depends on it, and remove its fixed per-execution overhead:
 - jsonpath_required: a `.$` path that matches nothing fails with States.Runtime, as on AWS;
 - error_names: a Python handler's exception class name becomes `errorType` (Retry/Catch
   match on it), taken from the worker's own report, which a message cannot forge;
+- worker_reuse: a handler exception keeps the Lambda worker warm (no cold start after it);
 - worker_updates: a Lambda update lets in-flight invocations finish.
 
 Used by the embedded stack and the MiniStack image alike.

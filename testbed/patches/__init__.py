@@ -7,9 +7,17 @@ there; tests/unit/test_emulator_patches.py pins the source hash of every patched
 
 from __future__ import annotations
 
-from testbed.patches import error_names, execution_input, execution_start, jsonpath_required, worker_updates
+from testbed.patches import (
+    error_names,
+    execution_input,
+    execution_start,
+    jsonpath_required,
+    worker_reuse,
+    worker_updates,
+)
 
-PATCHES = (execution_start, execution_input, jsonpath_required, error_names, worker_updates)
+# worker_reuse edits Worker.invoke's source, so it goes before error_names wraps that method.
+PATCHES = (execution_start, execution_input, jsonpath_required, worker_reuse, error_names, worker_updates)
 
 
 def apply_all() -> list[str]:

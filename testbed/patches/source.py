@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import textwrap
-from types import FunctionType, ModuleType
+from types import FunctionType
 from typing import Any
 
 PATCHED_MARK = "__testbed_patch__"
@@ -39,25 +39,31 @@ def replace_once(text: str, old: str, new: str, where: str) -> str:
     return text.replace(old, new)
 
 
-def patch_function_source(module: ModuleType, name: str, old: str, new: str, patch_name: str) -> None:
-    """Recompile `module.name` with `old` replaced by `new`, in the module's own namespace.
+def patch_function_source(owner: Any, name: str, old: str, new: str, patch_name: str) -> None:
+    """Recompile `owner.name` (a module function or a class's method) with `old` replaced by `new`.
 
-    Callers that look the function up by its global name (as MiniStack's own code does)
-    get the patched version; applying twice is a no-op.
+    The function is compiled in its module's own namespace, so it sees what upstream's sees;
+    callers that look it up by name (as MiniStack's own code does) get the patched version.
+    Applying twice is a no-op, also when another patch has wrapped the function since.
     """
-    original = getattr(module, name)
-    if getattr(original, PATCHED_MARK, None) == patch_name:
-        return
+    original = getattr(owner, name)
+    layer = original
+    while layer is not None:
+        if getattr(layer, PATCHED_MARK, None) == patch_name:
+            return
+        layer = getattr(layer, "__wrapped__", None)
     if not isinstance(original, FunctionType):
-        raise PatchError(f"{module.__name__}.{name} is not a plain function any more")
-    source = replace_once(textwrap.dedent(inspect.getsource(original)), old, new, f"{module.__name__}.{name}")
-    code = compile(source, inspect.getsourcefile(original) or module.__name__, "exec")
+        raise PatchError(f"{owner.__name__}.{name} is not a plain function any more")
+    where = f"{original.__module__}.{original.__qualname__}"
+    source = replace_once(textwrap.dedent(inspect.getsource(original)), old, new, where)
+    code = compile(source, inspect.getsourcefile(original) or where, "exec")
     namespace: dict[str, Any] = {}
-    exec(code, module.__dict__, namespace)  # upstream source with one checked edit
+    exec(code, original.__globals__, namespace)  # upstream source with one checked edit
     patched = namespace[name]
     setattr(patched, PATCHED_MARK, patch_name)
     patched.__wrapped__ = original
-    setattr(module, name, patched)
+    patched.__qualname__ = original.__qualname__
+    setattr(owner, name, patched)
 
 
 def upstream_object(dotted: str) -> Any:
