@@ -55,6 +55,10 @@ class EmbeddedStack(Stack):
     def is_running(self) -> bool:
         return self.emulator.running_pid() is not None and self.mockapi.running_pid() is not None
 
+    def service_states(self) -> dict[str, str]:
+        return {process.name: "running" if process.running_pid() else "stopped"
+                for process in (self.emulator, self.mockapi)}
+
     def start(self) -> None:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "ports.json").write_text(
