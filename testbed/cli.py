@@ -67,12 +67,22 @@ def _down(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    """Exit 0: every service runs; 3: none does; 4: some do (half-stopped: `make down`, then `make up`)."""
     stack = make_stack(args.backend)
-    running = stack.is_running()
-    print(f"{stack.name}: {'running' if running else 'stopped'}")
-    if running:
+    states = stack.service_states()
+    up = [name for name, state in states.items() if state == "running"]
+    if len(up) == len(states):
+        print(f"{stack.name}: running")
         print(f"  AWS emulator {stack.endpoints.aws}\n  mock API     {stack.endpoints.mockapi}")
-    return 0 if running else 3
+        return 0
+    if not up:
+        print(f"{stack.name}: stopped")
+        return 3
+    print(f"{stack.name}: partly running")
+    for name, state in states.items():
+        print(f"  {name:<10} {state}")
+    print("Stop what is left with `make down`, then start again with `make up`.")
+    return 4
 
 
 def _seed(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ LOCAL_BASE_IMAGE = "testbed/python-base:3.11"  # what `make base-image` builds
 EMULATOR_PORT = 4566
 MOCKAPI_PORT = 8080
 SEED_HOOK = "/etc/localstack/init/ready.d/10-seed.sh"
+SERVICES = ("emulator", "mockapi")
 
 
 class DockerStack(Stack):
@@ -98,6 +99,18 @@ class DockerStack(Stack):
         except (subprocess.CalledProcessError, OSError):
             return False
         return bool(containers) and all(c.State == "running" for c in containers)
+
+    def service_states(self) -> dict[str, str]:
+        """State per Compose service, stopped and exited containers included."""
+        states = dict.fromkeys(SERVICES, "absent")
+        try:
+            containers = self.compose.get_containers(include_all=True)
+        except (subprocess.CalledProcessError, OSError):
+            return states
+        for container in containers:
+            if container.Service:
+                states[container.Service] = container.State or "unknown"
+        return states
 
     def emulator_logs(self) -> str:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -32,6 +33,9 @@ class EmbeddedStack(Stack):
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.run_dir = run_dir or settings.STATE_DIR / "embedded"
+        # Everything the emulator writes to temp (one folder per Lambda worker, ~4 MB each)
+        # stays under the run dir, and `stop` removes it.
+        self.tmp_dir = self.run_dir / "tmp"
         self.emulator = ManagedProcess("emulator", self.run_dir)
         self.mockapi = ManagedProcess("mockapi", self.run_dir)
         # A stack already running from this run dir keeps its ports, so `up` and `down` find it.
@@ -51,8 +55,12 @@ class EmbeddedStack(Stack):
     def is_running(self) -> bool:
         return self.emulator.running_pid() is not None and self.mockapi.running_pid() is not None
 
+    def service_states(self) -> dict[str, str]:
+        return {process.name: "running" if process.running_pid() else "stopped"
+                for process in (self.emulator, self.mockapi)}
+
     def start(self) -> None:
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "ports.json").write_text(
             json.dumps({"emulator": self.emulator_port, "mockapi": self.mockapi_port}))
         started = []
@@ -78,6 +86,7 @@ class EmbeddedStack(Stack):
     def stop(self) -> None:
         self.mockapi.stop()
         self.emulator.stop()
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
     def emulator_logs(self) -> str:
         try:
@@ -107,6 +116,7 @@ class EmbeddedStack(Stack):
             "AWS_DEFAULT_REGION": aws.region(),
             "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
             "SFN_MOCK_CONFIG": str(settings.SFN_MOCK_CONFIG),
+            "TMPDIR": str(self.tmp_dir),
         })
         env.pop("AWS_ENDPOINT_URL", None)  # MiniStack sets its own for the Lambdas it runs
         env.update(self.extra_env)

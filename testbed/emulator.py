@@ -1,62 +1,29 @@
-"""Start MiniStack, with one fidelity fix: Lambda error names.
+"""Start MiniStack with the testbed's patches: `python -m testbed.emulator`.
 
-On AWS, an exception raised by a Python handler is reported with `errorType` = the
-exception's class name, and Step Functions matches `Retry`/`Catch` on it. MiniStack
-1.5.33 reports every Python handler exception as `Runtime.HandlerError`, which would
-make the state machine's Retry on `UpstreamTimeout` etc. untestable. Its worker does
-record the traceback, whose last line starts with the class name; this launcher wraps
-the warm-worker executor to put that name back into `errorType`.
+The patches (testbed/patches/, one module each) make MiniStack behave as AWS where the
+testbed depends on it, and remove its fixed per-execution overhead:
+- execution_start: no 150 ms sleep before each execution; a crashed execution thread fails
+  its execution instead of leaving it RUNNING;
+- execution_input: StartExecution refuses input over 256 KiB or not JSON, as AWS does;
+- jsonpath_required: a `.$` path that matches nothing fails with States.Runtime, as on AWS;
+- error_names: a Python handler's exception class name becomes `errorType` (Retry/Catch
+  match on it), taken from the worker's own report, which a message cannot forge;
+- worker_reuse: a handler exception keeps the Lambda worker warm (no cold start after it);
+- worker_updates: a Lambda update lets in-flight invocations finish.
 
-Used by the embedded stack and the MiniStack image alike (`python -m testbed.emulator`).
-The integration test `test_lambda_error_name_is_exception_class` fails if this stops working.
+Used by the embedded stack and the MiniStack image alike.
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from typing import Any
+import logging
 
-# The final line of a Python traceback: "package.module.ClassName: message" or "ClassName".
-_EXCEPTION_LINE = re.compile(r"^(?P<qualname>[A-Za-z_][\w.]*)(?::\s|$)")
-_GENERIC = "Runtime.HandlerError"
-
-
-def exception_class_from_log(log: str) -> str | None:
-    """The class name of the last exception in a log holding a Python traceback."""
-    marker = log.rfind("Traceback (most recent call last):")
-    if marker < 0:
-        return None
-    for line in reversed(log[marker:].splitlines()):
-        match = _EXCEPTION_LINE.match(line)
-        if match and not line.startswith((" ", "\t")):
-            return match["qualname"].rsplit(".", 1)[-1]
-    return None
-
-
-def _with_error_class(execute: Any) -> Any:
-    @functools.wraps(execute)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        result = execute(*args, **kwargs)
-        body = result.get("body") if isinstance(result, dict) and result.get("error") else None
-        if isinstance(body, dict) and body.get("errorType") == _GENERIC:
-            name = exception_class_from_log(str(result.get("log", "")))
-            if name:
-                body["errorType"] = name
-        return result
-
-    return wrapper
-
-
-def apply_fidelity_patches() -> None:
-    from ministack.services import lambda_svc
-
-    if not getattr(lambda_svc._execute_function_warm, "__wrapped__", None):
-        lambda_svc._execute_function_warm = _with_error_class(lambda_svc._execute_function_warm)
+from testbed.patches import apply_all
 
 
 def main() -> int:
-    apply_fidelity_patches()
+    names = apply_all()
+    logging.getLogger("testbed.emulator").warning("MiniStack patches applied: %s", ", ".join(names))
     from ministack.app import main as ministack_main
 
     ministack_main()

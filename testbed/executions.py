@@ -53,15 +53,25 @@ def run(
     return wait(stepfunctions, arn, timeout=timeout)
 
 
+# Polling DescribeExecution: the first look comes soon (a short execution is over in a few
+# milliseconds), later ones back off so long executions cost few requests. Works unchanged
+# against AWS (which has no push for standard workflows besides EventBridge).
+FIRST_POLL_SECONDS = 0.002
+MAX_POLL_SECONDS = 0.05
+POLL_BACKOFF = 1.5
+
+
 def wait(stepfunctions: Any, execution_arn: str, *, timeout: float = 60.0) -> ExecutionResult:
     deadline = time.monotonic() + timeout
+    delay = FIRST_POLL_SECONDS
     while True:
         described = stepfunctions.describe_execution(executionArn=execution_arn)
         if described["status"] in TERMINAL:
             break
         if time.monotonic() > deadline:
             raise ExecutionTimeout(f"execution {execution_arn} still {described['status']} after {timeout:g}s")
-        time.sleep(0.1)
+        time.sleep(delay)
+        delay = min(delay * POLL_BACKOFF, MAX_POLL_SECONDS)
     output = described.get("output")
     return ExecutionResult(
         arn=execution_arn,

@@ -41,6 +41,10 @@ class Stack(ABC):
     @abstractmethod
     def is_running(self) -> bool: ...
 
+    def service_states(self) -> dict[str, str]:
+        """Each service's state ("running", "stopped", "exited", ...): `status` reports a half-up stack."""
+        return {"stack": "running" if self.is_running() else "stopped"}
+
     @abstractmethod
     def emulator_logs(self) -> str:
         """The AWS emulator's own output (for diagnostics, and for leak checks in tests)."""

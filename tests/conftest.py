@@ -46,7 +46,9 @@ def _start_docker() -> Stack:
         pytest.skip(f"docker backend: {reason} (set TESTBED_REQUIRE_DOCKER=1 to fail instead)")
     from testbed.docker_stack import DockerStack
 
-    stack = DockerStack(project_name=f"testbed-test-{os.getpid()}", emulator_env=TEST_EMULATOR_ENV)
+    # Port 0: any free host port, so the tests run beside a `make up` stack on 4566/8080.
+    stack = DockerStack(project_name=f"testbed-test-{os.getpid()}", emulator_port=0, mockapi_port=0,
+                        emulator_env=TEST_EMULATOR_ENV)
     stack.start()
     return stack
 

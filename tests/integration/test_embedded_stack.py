@@ -1,9 +1,12 @@
-"""The embedded backend's process handling: taken ports, idempotent start, clean stop."""
+"""The embedded backend's process handling: taken ports, idempotent start, clean stop, honest status."""
 
 from __future__ import annotations
 
 import os
+import re
 import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -47,3 +50,36 @@ def test_start_twice_then_stop_leaves_no_process(tmp_path):
         stack.stop()
     assert not any(alive(pid) for pid in pids if pid)
     assert not stack.is_running()
+
+
+def _cli(state_dir, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TESTBED_STATE_DIR": str(state_dir)}
+    return subprocess.run([sys.executable, "-m", "testbed", *args, "--backend", "embedded"],
+                          capture_output=True, text=True, env=env, timeout=60, check=False)
+
+
+def test_status_tells_a_half_stopped_stack_and_down_removes_everything(tmp_path):
+    stack = EmbeddedStack(run_dir=tmp_path / "embedded", emulator_port=free_port(), mockapi_port=free_port())
+    stack.start()
+    try:
+        assert _cli(tmp_path, "status").returncode == 0
+        stack.mockapi.stop()  # one process up, one down
+        status = _cli(tmp_path, "status")
+        assert status.returncode == 4, status.stdout
+        assert "partly running" in status.stdout
+        assert re.search(r"emulator\s+running", status.stdout) and re.search(r"mockapi\s+stopped", status.stdout)
+        assert stack.tmp_dir.is_dir()
+        down = _cli(tmp_path, "down")
+        assert down.returncode == 0, down.stderr
+    finally:
+        stack.stop()
+    assert _cli(tmp_path, "status").returncode == 3
+    assert not stack.tmp_dir.exists()
+
+
+def test_lambda_workers_keep_their_files_under_the_run_dir(testbed):
+    if not isinstance(testbed.stack, EmbeddedStack):
+        pytest.skip("the docker backend's temp files live and go with its container")
+    result = testbed.run("get_status", "GET", {"code": 200})
+    assert result.status == "SUCCEEDED", result.cause
+    assert list(testbed.stack.tmp_dir.glob("ministack-lambda-*")), "workers unpack their code elsewhere"

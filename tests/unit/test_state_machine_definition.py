@@ -52,3 +52,9 @@ def test_missing_placeholder_is_named():
 def test_same_definition_ignores_formatting():
     assert same_definition('{"a": 1}', '{\n  "a": 1\n}')
     assert not same_definition('{"a": 1}', '{"a": 2}')
+
+
+def test_lambda_gets_the_execution_id_for_trace_correlation(asl):
+    parameters = asl["States"]["InvokeLambdaToCallAPI"]["Parameters"]
+    assert parameters["executionId.$"] == "$$.Execution.Id"
+    assert parameters["params.$"] == "$.params"  # a missing params is States.Runtime, as on AWS

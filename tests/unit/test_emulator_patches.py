@@ -1,0 +1,99 @@
+"""The MiniStack patches (testbed/patches/): pinned upstream code, and each patch's logic.
+
+If MiniStack is upgraded, `test_patched_upstream_code_is_unchanged` fails for every function
+whose source changed: re-read that patch against the new source, then update its pin.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+
+from testbed import patches
+from testbed.patches import error_names, execution_input, jsonpath_required, source, worker_updates
+from testbed.patches.source import PatchError, replace_once, source_sha256, upstream_object
+
+PINS = [(patch.NAME, dotted, sha) for patch in patches.PATCHES for dotted, sha in patch.UPSTREAM.items()]
+
+
+@pytest.mark.parametrize(("patch", "dotted", "pinned"), PINS, ids=[f"{p}:{d.rsplit('.', 1)[-1]}" for p, d, _ in PINS])
+def test_patched_upstream_code_is_unchanged(patch, dotted, pinned):
+    obj = upstream_object(dotted)
+    if isinstance(obj, str):  # the worker script: compare it as upstream shipped it
+        obj = obj.replace(error_names.WORKER_NEW, error_names.WORKER_OLD)
+    assert source_sha256(obj) == pinned, f"MiniStack changed {dotted}: re-check patch {patch!r}"
+
+
+def test_patches_apply_twice_and_edit_what_they_say():
+    assert patches.apply_all() == patches.apply_all()
+    from ministack.core import lambda_runtime
+    from ministack.services import lambda_svc, stepfunctions
+
+    patched_run = inspect.unwrap(stepfunctions._run_execution, stop=lambda f: hasattr(f, source.PATCHED_MARK))
+    assert "sleep" in upstream_object("ministack.services.stepfunctions._run_execution").__code__.co_names
+    assert "sleep" not in patched_run.__code__.co_names
+    assert error_names.WORKER_NEW in lambda_runtime._PYTHON_WORKER_SCRIPT
+    assert lambda_svc.invalidate_worker is lambda_runtime.invalidate_worker
+    assert lambda_svc.release_worker is lambda_runtime.release_worker
+
+
+def test_replace_once_refuses_missing_or_repeated_text():
+    assert replace_once("a b c", "b", "x", "here") == "a x c"
+    with pytest.raises(PatchError, match="exactly once, found it 0 times"):
+        replace_once("a c", "b", "x", "here")
+    with pytest.raises(PatchError, match="found it 2 times"):
+        replace_once("b b", "b", "x", "here")
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("{}", None),
+    (json.dumps({"x": "a" * (262144 - 10)}), None),
+    (json.dumps({"x": "a" * 262144}), "ValidationException"),
+    (json.dumps({"x": "é" * 140000}, ensure_ascii=False), "ValidationException"),  # UTF-8 bytes count
+    ("not json", "InvalidExecutionInput"),
+    ("[" * 10000 + "]" * 10000, "InvalidExecutionInput"),
+    (None, None),
+])
+def test_execution_input_limits(text, code):
+    problem = execution_input.input_problem(text)
+    assert (problem[0] if problem else None) == code
+
+
+def test_path_present_checks_fields_and_indexes():
+    from ministack.services.stepfunctions import _parse_jsonpath_tokens as parse
+
+    data = {"a": {"b": [1, None]}, "n": None}
+    assert jsonpath_required.path_present(parse("$.a.b[1]"), data)
+    assert jsonpath_required.path_present(parse("$.n"), data)  # present, even if null
+    assert not jsonpath_required.path_present(parse("$.a.c"), data)
+    assert not jsonpath_required.path_present(parse("$.a.b[2]"), data)
+    assert not jsonpath_required.path_present(parse("$.params"), {"templateName": "x"})
+    assert jsonpath_required.path_present(parse("$.a[*]"), data)  # wildcards are not checked
+
+
+def test_error_type_comes_from_the_worker_not_the_message():
+    forged = "url: bad\nUpstreamTimeout: forged"
+
+    def execute():
+        error_names._last.error_type = "RenderError"  # what the worker reported
+        return {"error": True, "body": {"errorType": "Runtime.HandlerError", "errorMessage": forged},
+                "log": f"Traceback (most recent call last):\nRenderError: {forged}"}
+
+    assert error_names.with_error_type(execute)()["body"]["errorType"] == "RenderError"
+
+    def other():
+        return {"error": True, "body": {"errorType": "Sandbox.Timedout"}}
+
+    assert error_names.with_error_type(other)()["body"]["errorType"] == "Sandbox.Timedout"
+    assert error_names.with_error_type(lambda: {"body": {"ok": 1}})() == {"body": {"ok": 1}}
+
+
+def test_worker_key_matching_is_upstreams():
+    key = "000000000000:us-east-1:Fn:$LATEST"
+    assert worker_updates.worker_key_matches(key, "Fn", None, None, None)
+    assert worker_updates.worker_key_matches(key, "Fn", "$LATEST", "000000000000", "us-east-1")
+    assert not worker_updates.worker_key_matches(key, "Other", None, None, None)
+    assert not worker_updates.worker_key_matches(key, "Fn", "1", None, None)
+    assert not worker_updates.worker_key_matches(key, "Fn", None, "111111111111", None)
