@@ -1,27 +1,26 @@
 """Dry run: the exact request the Lambda would send for a template and params, and the verdict
 of its destination check, without sending anything.
 
-This module is the one adapter between the testbed and the Lambda's request preparation.
-`_prepare` mirrors the Lambda today (render_request, then the destination check, then the
-request as `requests` would put it on the wire); when the Lambda exposes
-`generic_api_call.handler.prepare_request`, `_prepare` should call it instead, so that what
-the dry run shows is by construction what the Lambda sends.
+The one adapter between the testbed and the Lambda: it calls the Lambda's own
+`generic_api_call.handler.prepare_request` (render in the sandbox, resolve and mask secrets,
+add the traceparent, check the destination), the code path `lambda_handler` runs before it
+sends, so what the dry run shows is what would be sent.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import requests
-
-from generic_api_call import destinations
+from generic_api_call.destinations import AllowList
 from generic_api_call.errors import DestinationRefused, GenericApiCallError, UpstreamConnectionError
-from generic_api_call.render import render_request
+from generic_api_call.handler import prepare_request
 from generic_api_call.template import Template
 from testbed import masking
+
+# What the traceparent of a dry run derives from (a real execution uses its ARN).
+DRY_RUN_EXECUTION_ID = "dry-run"
 
 
 @dataclass(frozen=True)
@@ -34,14 +33,14 @@ class DryRun:
     body: str | None  # secrets masked
     allowed: bool
     verdict: str  # the destination check's answer, in words
-    error: str | None = None  # the render error that would be the execution's Error/Cause
+    error: str | None = None  # the error that would be the execution's Error/Cause
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def placeholder_secrets(name: str) -> str:
-    """No stack, no secret store: each secret reads as a placeholder (and is masked anyway)."""
+    """No stack, no secret store: each secret reads as a placeholder (masked like a real one)."""
     return f"<secret {name}>"
 
 
@@ -56,67 +55,41 @@ def dry_run(
 ) -> DryRun:
     label = f"{template.name} {template.method}"
     try:
-        prepared, secret_values = _prepare(template, params, base_url, secrets)
+        prepared = prepare_request(template, params, base_url=base_url, allowed_hosts=AllowList.parse(allowed_hosts),
+                                   resolve_secret=secrets, execution_id=DRY_RUN_EXECUTION_ID)
+    except DestinationRefused as exc:
+        return _not_sent(label, source, template, f"refused: {exc}", exc)
+    except UpstreamConnectionError as exc:
+        return _not_sent(label, source, template, f"cannot resolve here ({exc}); the Lambda resolves it where it runs",
+                         exc)
     except GenericApiCallError as exc:
-        return DryRun(label, source, template.method, "", {}, None, False, "not checked: the template did not render",
-                      error=f"{type(exc).__name__}: {exc}")
-    allowed, verdict = _verdict(prepared.url or "", destinations.AllowList.parse(allowed_hosts))
-    raw = prepared.body
-    body = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw if isinstance(raw, str) else None
-    headers = {name: value.decode() if isinstance(value, bytes) else value for name, value in prepared.headers.items()}
+        return _not_sent(label, source, template, "not checked: the template did not render", exc)
+    shown = prepared.masked()
     return DryRun(
         template=label,
         source=source,
-        method=prepared.method or template.method,
-        url=masking.url(prepared.url or "", secret_values),
-        headers=masking.headers(headers, secret_values),
-        body=masking.text(body, secret_values) if body is not None else None,
-        allowed=allowed,
-        verdict=verdict,
+        method=shown["method"],
+        url=masking.url(shown["url"]),
+        headers=masking.headers(shown["headers"]),
+        body=shown["body"],
+        allowed=True,
+        verdict=f"allowed: {prepared.target.host}:{prepared.target.port} connects to {prepared.target.address}",
     )
 
 
-def _prepare(template: Template, params: Mapping[str, Any], base_url: str,
-             secrets: Callable[[str], str]) -> tuple[requests.PreparedRequest, tuple[str, ...]]:
-    """The request as the Lambda's http_call.send would put it on the wire (minus the Host pinning)."""
-    request = render_request(template, params, base_url, secrets)
-    session = requests.Session()
-    session.trust_env = False  # as the Lambda: no proxies or .netrc from the environment
-    prepared = session.prepare_request(requests.Request(
-        request.method, request.url, params=request.query or None, headers=dict(request.headers),
-        json=request.json_body if request.has_json_body else None,
-        data=request.text_body.encode() if request.text_body is not None else None,
-    ))
-    return prepared, request.secret_values
-
-
-def _verdict(url: str, allow: destinations.AllowList) -> tuple[bool, str]:
-    try:
-        target = destinations.check_url(url, allow)
-    except DestinationRefused as exc:
-        return False, f"refused: {exc}"
-    except UpstreamConnectionError as exc:
-        return False, f"cannot resolve here ({exc}); the Lambda resolves it where it runs"
-    return True, f"allowed: {target.host}:{target.port} connects to {target.address}"
+def _not_sent(label: str, source: str, template: Template, verdict: str, exc: Exception) -> DryRun:
+    return DryRun(label, source, template.method, "", {}, None, False, verdict, error=f"{type(exc).__name__}: {exc}")
 
 
 def render_text(result: DryRun) -> str:
     """Plain text, as an HTTP request reads (the CLI prints this, or JSON)."""
     lines = [f"# {result.template} (from {result.source})"]
     if result.error:
-        lines += [f"# would fail before sending: {result.error}"]
+        lines += [f"# would fail before sending: {result.error}", f"# destination check: {result.verdict}"]
         return "\n".join(lines)
     lines.append(f"{result.method} {result.url}")
     lines += [f"{name}: {value}" for name, value in result.headers.items()]
     if result.body is not None:
-        lines.append("")
-        lines.append(_pretty(result.body))
+        lines += ["", result.body]
     lines += ["", f"# destination check: {result.verdict}"]
     return "\n".join(lines)
-
-
-def _pretty(body: str) -> str:
-    try:
-        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
-    except ValueError:
-        return body

@@ -1,20 +1,18 @@
-"""Mask secrets in what the testbed shows a person: URLs, headers and bodies.
+"""Mask credentials in what the testbed shows a person: URLs and headers from a journal or log.
 
-Known secret values (those a template pulled from the secret store) are masked with the
-Lambda's own redaction; on top of that, values under names that usually carry credentials
-(Authorization, X-Api-Key, ?token=, user:password@) are masked, since a journal or a log
-does not say which values were secrets.
+Known secret values (those a template pulled from the secret store) are masked by the
+Lambda's own `secrets` module before the testbed sees a request (dry run); a journal or a log
+does not say which values were secrets, so values under names that usually carry credentials
+(Authorization, X-Api-Key, ?token=, user:password@) are masked here.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from generic_api_call import redact
-
-MASK = redact.MASK
+MASK = "[REDACTED]"  # as the Lambda's secrets.MASK
 _SECRET_NAME = re.compile(
     r"(auth|token|secret|passw|pwd|api[-_]?key|apikey|session|cookie|signature|sig$|credential|private)",
     re.IGNORECASE,
@@ -25,10 +23,9 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
-def url(value: str, secret_values: Iterable[str] = ()) -> str:
+def url(value: str) -> str:
     """`value` with user:password@ and credential-like query values masked."""
-    forms = redact.forms(secret_values)
-    parts = urlsplit(redact.text(value, forms))
+    parts = urlsplit(value)
     netloc = parts.netloc
     if "@" in netloc:
         netloc = f"{MASK}@{netloc.rsplit('@', 1)[1]}"
@@ -39,13 +36,8 @@ def url(value: str, secret_values: Iterable[str] = ()) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def headers(values: Mapping[str, str], secret_values: Iterable[str] = ()) -> dict[str, str]:
-    forms = redact.forms(secret_values)
-    return {name: MASK if is_secret_name(name) else redact.text(str(value), forms) for name, value in values.items()}
-
-
-def text(value: str, secret_values: Iterable[str] = ()) -> str:
-    return redact.text(value, redact.forms(secret_values))
+def headers(values: Mapping[str, str]) -> dict[str, str]:
+    return {name: MASK if is_secret_name(name) else str(value) for name, value in values.items()}
 
 
 def truncate(value: str, limit: int) -> str:
