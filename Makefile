@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQUIREMENTS := requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down status test test-unit lint bench base-image clean
+.PHONY: help venv up down status env watch test test-unit coverage lint bench base-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,6 +28,12 @@ down: venv ## stop the stack that `make up` started
 
 status: venv ## is the stack running?
 	@$(PY) -m testbed status
+
+env: venv ## print exports for the running stack: eval "$(make -s env)"
+	@$(PY) -m testbed env
+
+watch: venv ## re-deploy templates / Lambda / state machine to the running stack on every change
+	$(PY) -m testbed watch
 
 test: venv ## unit + integration tests (integration tests start their own stacks)
 	$(PY) -m pytest

@@ -225,6 +225,17 @@ def _deployed(name: str, method: str, endpoint: str) -> tuple[Template, str, str
     return from_dynamodb_item(item), variables.get("API_BASE_URL", ""), variables.get("ALLOWED_HOSTS", ""), secrets
 
 
+def _env(args: argparse.Namespace) -> int:
+    from testbed import shell_env
+
+    stack = make_stack(args.backend)
+    if not stack.is_running():
+        print(f"error: the {stack.name} stack is not running; start it with `make up`", file=sys.stderr)
+        return 1
+    print(shell_env.exports(stack))
+    return 0
+
+
 def _watch(args: argparse.Namespace) -> int:
     from testbed import watch
 
@@ -257,6 +268,8 @@ def _parser() -> argparse.ArgumentParser:
             "--backend", choices=["auto", "embedded", "docker"], default=None,
             help="default: $BACKEND, else docker when an engine answers, else embedded")
 
+    add("env", _env, 'print exports for the running stack: eval "$(make -s env)"').add_argument(
+        "--backend", choices=["auto", "embedded", "docker"], default=None, help="default: the stack `up` started")
     add("watch", _watch, "re-deploy templates, Lambda and state machine to the running stack on change").add_argument(
         "--backend", choices=["auto", "embedded", "docker"], default=None, help="default: the stack `up` started")
 

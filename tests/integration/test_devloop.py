@@ -6,6 +6,8 @@ Every test owns its data: templates with unique names in its own folder, executi
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import threading
 import time
 import uuid
@@ -132,3 +134,35 @@ def test_copied_folders_match_what_the_emulator_image_copies() -> None:
     dockerfile = (settings.ROOT / "localstack" / "Dockerfile").read_text()
     for folder in watch.CONTAINER_SOURCES:
         assert f"COPY {folder} {folder}" in dockerfile
+
+
+def _summary_commands(summary: str) -> list[str]:
+    """The shell commands `make up` prints (indented lines, `\\`-continued), in order."""
+    commands: list[str] = []
+    pending = ""
+    for line in summary.splitlines():
+        if not line.startswith("  ") or (not pending and not line.strip().startswith((".venv/", "curl", "eval"))):
+            continue
+        pending += line.strip()
+        if pending.endswith("\\"):
+            pending = pending[:-1] + " "
+            continue
+        commands.append(pending)
+        pending = ""
+    return commands
+
+
+def test_every_command_printed_by_up_runs_as_written(testbed: support.Testbed) -> None:
+    from testbed import shell_env
+
+    commands = _summary_commands(testbed.stack.summary(testbed.state_machine_arn))
+    assert commands[0] == 'eval "$(make -s env)"'
+    assert len(commands) >= 4, commands
+    # `make -s env` describes the user's stack; for the test's own stack the same exports
+    # come from the same function (shell_env.exports), then every other command runs as printed.
+    script = "set -euo pipefail\n" + shell_env.exports(testbed.stack) + "\n" + "\n".join(
+        f"{command} > /dev/null" for command in commands[1:])
+    script += "\n.venv/bin/awslocal stepfunctions list-state-machines > /dev/null"
+    done = subprocess.run(["bash", "-c", script], cwd=settings.ROOT, capture_output=True, text=True, timeout=300,
+                          check=False, env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")})
+    assert done.returncode == 0, f"{script}\n{done.stdout}\n{done.stderr}"
