@@ -49,6 +49,8 @@ def _up(args: argparse.Namespace) -> int:
     print(f"Starting the {stack.name} stack...")
     backends.remember(stack.name)
     stack.start()
+    print("Seeding: table, templates, Lambda, state machine (a first Lambda bundle installs its "
+          "dependencies: ~20-40 s)...", flush=True)
     report = stack.seed()
     print("Seed:")
     print("\n".join(report.lines()))

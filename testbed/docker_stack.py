@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from testcontainers.compose import DockerCompose
@@ -71,12 +72,25 @@ class DockerStack(Stack):
         )
 
     def start(self) -> None:
+        self._build()
         try:
             self.compose.start()
         except subprocess.CalledProcessError as exc:
             detail = (exc.stderr or b"").decode(errors="replace").strip()[-3000:]
             logs = self._logs()
             raise StackError(f"`docker compose up --wait` failed (exit {exc.returncode}):\n{detail}\n{logs}") from exc
+
+    def _build(self) -> None:
+        """Build the images with Compose's own progress on the terminal: the first build takes minutes.
+
+        `up --wait` would build silently; after this it finds every layer cached.
+        """
+        print("Building the images (first time: 2-5 minutes; then seconds, from the cache)...",
+              file=sys.stderr, flush=True)
+        command = [*self.compose.compose_command_property, "build"]
+        done = subprocess.run(command, cwd=self.compose.context, check=False)  # output to the terminal
+        if done.returncode != 0:
+            raise StackError(f"`{' '.join(command)}` failed (exit {done.returncode}); its output is above")
 
     def stop(self) -> None:
         self.compose.stop(down=True)
