@@ -45,6 +45,9 @@ test-unit: venv ## unit tests only (no stack)
 bench: venv ## benchmark: stack start, seed, execution latency, rendering (prints figures)
 	$(PY) benchmarks/bench_workflow.py
 
+coverage: venv ## state-machine coverage report from the last `make test` (.testbed/reports/)
+	$(PY) -m testbed.coverage
+
 lint: venv ## ruff
 	$(PY) -m ruff check .
 

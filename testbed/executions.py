@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,7 +74,7 @@ def wait(stepfunctions: Any, execution_arn: str, *, timeout: float = 60.0) -> Ex
         time.sleep(delay)
         delay = min(delay * POLL_BACKOFF, MAX_POLL_SECONDS)
     output = described.get("output")
-    return ExecutionResult(
+    result = ExecutionResult(
         arn=execution_arn,
         status=described["status"],
         output=json.loads(output) if output else None,
@@ -81,6 +82,30 @@ def wait(stepfunctions: Any, execution_arn: str, *, timeout: float = 60.0) -> Ex
         cause=described.get("cause"),
         history=_history(stepfunctions, execution_arn),
     )
+    _notify(result, stepfunctions.meta.endpoint_url)
+    return result
+
+
+# Listeners see every finished execution that `wait` (and so `run`) returns, e.g. the
+# state-machine coverage plugin (testbed/coverage/plugin.py). Called as
+# listener(result, endpoint_url) with the Step Functions endpoint the execution ran on.
+Listener = Callable[[ExecutionResult, str], None]
+_listeners: list[Listener] = []
+
+
+def add_listener(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def remove_listener(listener: Listener) -> None:
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def _notify(result: ExecutionResult, endpoint_url: str) -> None:
+    for listener in list(_listeners):
+        listener(result, endpoint_url)
 
 
 def _history(stepfunctions: Any, execution_arn: str) -> list[dict[str, Any]]:
