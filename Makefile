@@ -13,10 +13,11 @@ help: ## list the targets
 
 $(STAMP): $(REQUIREMENTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11+ is needed; set PYTHON=python3.11")'
-	@echo "Creating $(VENV) and installing the pinned dependencies (first time: about 1-2 minutes)..."
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@# Progress goes to stderr, so `eval "$$(make -s env)"` reads only the exports even on a first run.
+	@echo "Creating $(VENV) and installing the pinned dependencies (first time: about 1-2 minutes)..." >&2
+	$(PYTHON) -m venv $(VENV) >&2
+	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements.txt >&2
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . >&2
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create the virtualenv with the pinned dependencies
