@@ -186,7 +186,8 @@ def _render(args: argparse.Namespace) -> int:
         path = _template_path(Path(args.templates), args.template, method)
         template = load_file(path).template
         base_url = args.base_url or os.environ.get("TESTBED_MOCKAPI_URL") or DEFAULT_BASE_URL
-        allowed, secrets, source = allowed_hosts(base_url), dryrun.placeholder_secrets, str(path)
+        shown = path.resolve().relative_to(settings.ROOT) if path.resolve().is_relative_to(settings.ROOT) else path
+        allowed, secrets, source = allowed_hosts(base_url), dryrun.placeholder_secrets, str(shown)
     result = dryrun.dry_run(template, params, base_url=base_url, allowed_hosts=allowed, secrets=secrets, source=source)
     print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else dryrun.render_text(result))
     return 0 if result.allowed else 1
