@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from generic_api_call import secret_store
 from generic_api_call.errors import GenericApiCallError
 from generic_api_call.template import Template, from_dynamodb_item
-from testbed import aws, backends, dryrun, executions, settings, timeline_sources, timeline_view
+from testbed import aws, backends, dryrun, executions, settings, timeline_sources
 from testbed.backends import make_stack
 from testbed.packaging import PackagingError
 from testbed.probes import NotReady
@@ -133,6 +133,8 @@ def _executions(args: argparse.Namespace) -> int:
     endpoint = args.endpoint or aws.endpoint_url()
     sfn = aws.client("stepfunctions", endpoint=endpoint)
     rows = timeline_sources.recent(sfn, _state_machine_arn(endpoint), args.limit)
+    from testbed import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
+
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -144,6 +146,8 @@ def _print_timeline(args: argparse.Namespace, endpoint: str | None, arn: str) ->
     sfn = aws.client("stepfunctions", endpoint=endpoint)
     logs = aws.client("logs", endpoint=endpoint)
     found = timeline_sources.timeline(sfn, logs, _mockapi_url(args, endpoint), arn)
+    from testbed import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
+
     if args.json:
         print(json.dumps(found.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:

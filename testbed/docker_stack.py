@@ -73,6 +73,8 @@ class DockerStack(Stack):
 
     def start(self) -> None:
         self._build()
+        print("Starting the containers; `up --wait` returns once the emulator has seeded itself (~20-60 s)...",
+              file=sys.stderr, flush=True)
         try:
             self.compose.start()
         except subprocess.CalledProcessError as exc:

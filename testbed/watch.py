@@ -9,6 +9,7 @@ another deployer (e.g. a CDK app) is a change in one place.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import threading
 import time
@@ -35,7 +36,8 @@ DEPLOY_ERRORS = (TemplateFileError, SeedError, DefinitionError, PackagingError, 
 # watchfiles groups changes for `debounce` ms at most; editors write a file in several steps.
 DEBOUNCE_MS = 200
 STEP_MS = 50
-CONTAINER_SOURCES = ("lambdas", "statemachines", "seed", "testbed")  # what localstack/Dockerfile copies
+EMULATOR_DOCKERFILE = settings.ROOT / "localstack" / "Dockerfile"
+_COPY_FOLDER = re.compile(r"^COPY\s+([\w.-]+)\s+([\w.-]+)\s*$", re.MULTILINE)
 
 
 def deploy_templates(stack: Stack, templates_dir: Path) -> SeedReport:
@@ -53,13 +55,19 @@ def deploy_infrastructure(stack: Stack) -> SeedReport:
     return stack.seed()
 
 
+def container_sources(dockerfile: Path = EMULATOR_DOCKERFILE) -> list[str]:
+    """The repository folders the emulator image copies as they are (`COPY lambdas lambdas`)."""
+    copies = _COPY_FOLDER.findall(dockerfile.read_text())
+    return [src for src, dst in copies if src == dst and (settings.ROOT / src).is_dir()]
+
+
 def _copy_sources_into_emulator(stack: DockerStack) -> None:
     """The docker emulator seeds from the sources baked into its image: give it the edited ones.
 
     (Files deleted on disk stay in the container until the next `make up` rebuilds the image.)
     """
     container = stack.compose.get_container("emulator")
-    for folder in CONTAINER_SOURCES:
+    for folder in container_sources():
         done = subprocess.run(["docker", "cp", f"{settings.ROOT / folder}/.", f"{container.ID}:/opt/testbed/{folder}"],
                               capture_output=True, text=True, check=False, timeout=120)
         if done.returncode != 0:

@@ -113,3 +113,13 @@ def test_the_view_has_no_colour_codes_off_a_terminal() -> None:
     text = buffer.getvalue()
     assert "\x1b[" not in text
     assert "UpstreamUnavailable" in text and "backoff" in text and "HandleFailure" in text
+
+
+def test_the_cli_imports_without_the_developer_tools() -> None:
+    """The emulator image runs `python -m testbed seed` with the seed's pins only: no rich, no watchfiles."""
+    import subprocess
+    import sys
+
+    code = "import sys; sys.modules['rich'] = sys.modules['watchfiles'] = None; import testbed.cli"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
