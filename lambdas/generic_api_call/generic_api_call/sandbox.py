@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, nodes
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, nodes, pass_context
 from jinja2 import Template as JinjaTemplate
 from jinja2.environment import TemplateExpression
 from jinja2.parser import Parser
@@ -46,10 +46,12 @@ from .errors import GenericApiCallError, InvalidTemplate, RenderError
 from .limits import (
     CALL_STEPS,
     MAX_INT_BITS,
+    MAX_PRODUCED_CHARS,
     MAX_RENDER_SECONDS,
     MAX_RENDERED_CHARS,
     MAX_REQUEST_CHARS,
     MAX_STEPS,
+    PIECE_CHARS,
 )
 from .secrets import Secrets
 
@@ -120,12 +122,24 @@ class RenderState:
     secrets: Secrets
     steps: int = 0
     chars: int = 0
+    produced: int = 0
+    sizes: dict[int, tuple[Any, int]] = field(default_factory=dict)  # literals built, see _built
     deadline: float = field(default_factory=lambda: time.monotonic() + MAX_RENDER_SECONDS)
 
     def charge(self, steps: int) -> None:
         self.steps += steps
         if self.steps > MAX_STEPS:
             raise RenderError(f"template does too much work (over {MAX_STEPS} loop iterations, calls and filter items)")
+        if time.monotonic() > self.deadline:
+            raise RenderError(f"template takes too long to render (over {MAX_RENDER_SECONDS} s)")
+
+    def produce(self, chars: int) -> None:
+        """Every string a render creates counts, kept or not: buffered output ({% set %} blocks,
+        macros, {% filter %}, {% call %}) holds memory long before it is joined and measured."""
+        self.produced += chars + PIECE_CHARS
+        if self.produced > MAX_PRODUCED_CHARS:
+            raise RenderError(
+                f"template produces over {MAX_PRODUCED_CHARS} characters (buffered output included)")
         if time.monotonic() > self.deadline:
             raise RenderError(f"template takes too long to render (over {MAX_RENDER_SECONDS} s)")
 
@@ -160,16 +174,23 @@ def _secret(name: Any) -> str:
 
 # --- size checks -------------------------------------------------------------------------
 
-def _approx_size(value: Any, limit: int, *, printing: bool = False) -> int:
+def _approx_size(
+    value: Any, limit: int, *, printing: bool = False, known: Mapping[int, tuple[Any, int]] | None = None,
+) -> int:
     """Roughly how many characters str(value) or its JSON takes; stops counting past `limit`.
 
     Shared references are counted each time they occur, which is the point: `[a, a]` nested
     30 deep is small in memory but enormous once printed. When `printing`, an undefined
     value anywhere inside raises its error (a list would otherwise print it as "Undefined").
+    `known` holds the sizes of values measured before (by id), so a literal built from
+    earlier literals is measured in one step per item.
     """
     total, pending = 0, [value]
     while pending and total <= limit:
         item = pending.pop()
+        if known is not None and item is not value and id(item) in known:
+            total += known[id(item)][1]
+            continue
         if printing and isinstance(item, Undefined):
             str(item)  # StrictUndefined: raises UndefinedError, or SecurityError if refused
         if isinstance(item, str):
@@ -205,7 +226,9 @@ def _checked_result(value: Any) -> Any:
         if len(value) > MAX_RENDERED_CHARS:
             raise too_big()
         if isinstance(value, str):
-            current_state().charge(len(value) // 1024)  # copying text costs time too
+            state = current_state()
+            state.charge(len(value) // 1024)  # copying text costs time too
+            state.produce(len(value))
     return value
 
 
@@ -224,7 +247,9 @@ def _joined(parts: Iterable[Any]) -> str:
     size = sum(len(part) if isinstance(part, str) else _approx_size(part, MAX_RENDERED_CHARS) for part in parts)
     if size > MAX_RENDERED_CHARS:
         raise too_big()
-    current_state().charge(size // 1024)
+    state = current_state()
+    state.charge(size // 1024)
+    state.produce(size)
     return "".join(str(part) for part in parts)
 
 
@@ -232,8 +257,33 @@ def _tilde(operands: list[Any]) -> str:
     """`a ~ b`, measured before joining (the template is rewritten to call this)."""
     check_size(operands, printing=True)
     text = "".join(str(operand) for operand in operands)
-    current_state().charge(len(text) // 1024)
+    state = current_state()
+    state.charge(len(text) // 1024)
+    state.produce(len(text))
     return text
+
+
+class _TemplateText(str):
+    """Text written in the template itself: printed as is, in the URL too."""
+
+
+@pass_context  # Jinja never folds a filter that takes the context: it runs each time
+def _literal(context: Context, text: str) -> _TemplateText:
+    """Template text, rewritten as an expression so finalize counts it (see _Guards)."""
+    return _TemplateText(text)
+
+
+def _built(value: Any) -> Any:
+    """A list, tuple or map literal: measured when built, so `{% set a = [a, a] %}` cannot grow
+    a value whose comparison, hashing or printing would take hours (shared references count
+    each time they occur)."""
+    state = current_state()
+    size = _approx_size(value, MAX_REQUEST_CHARS, known=state.sizes)
+    state.charge(1 + len(value) // 64)
+    if size > MAX_REQUEST_CHARS:
+        raise too_big(MAX_REQUEST_CHARS)
+    state.sizes[id(value)] = (value, size)  # the value is kept alive, so its id stays its own
+    return value
 
 
 def _loop_guard(iterable: Any) -> Iterator[Any]:
@@ -361,7 +411,7 @@ class _Environment(ImmutableSandboxedEnvironment):
         self.globals = {"range": safe_range, "secret": _secret}
         self.filters = {name: _guarded_filter(name, self.filters[name]) for name in ALLOWED_FILTERS}
         # Internal: the compiled template calls these; templates cannot name them (see _checked_ast).
-        self.filters |= {"_loop_guard": _loop_guard, "_tilde": _tilde}
+        self.filters |= {"_loop_guard": _loop_guard, "_tilde": _tilde, "_literal": _literal, "_built": _built}
         self.tests = {name: self.tests[name] for name in ALLOWED_TESTS}
 
     def getattr(self, obj: Any, attribute: str) -> Any:
@@ -413,20 +463,25 @@ class _Environment(ImmutableSandboxedEnvironment):
 
 
 def _checked_output(value: Any) -> Any:
-    """finalize for text: measure a value before Jinja turns it into a string."""
+    """finalize for text: measure a value before Jinja turns it into a string, then count it."""
     check_size(value, printing=True)
-    return value
+    text = value if isinstance(value, str) else str(value)
+    current_state().produce(len(text))
+    return text
 
 
 def _encode_url_value(value: Any) -> str:
     """finalize for the URL: every output is one percent-encoded path segment."""
-    if isinstance(value, TrustedUrl):
+    if isinstance(value, TrustedUrl | _TemplateText):
+        current_state().produce(len(value))
         return str(value)
     check_size(value, printing=True)
     text = str(value)  # StrictUndefined raises UndefinedError here
     if text in {".", ".."}:
         raise RenderError(f"a URL value may not be {text!r}: it would change the path")
-    return quote(text, safe="")
+    encoded = quote(text, safe="")
+    current_state().produce(len(encoded))
+    return encoded
 
 
 _ENVIRONMENTS = {"text": _Environment(_checked_output), "url": _Environment(_encode_url_value)}
@@ -439,12 +494,32 @@ class _NotAllowed(Exception):
 
 
 class _Guards(NodeTransformer):
-    """Rewrites loops and `~` so the budget and the size cap apply to them."""
+    """Rewrites loops, `~`, literals and template text so the budgets apply to them."""
 
     def visit_For(self, node: nodes.For) -> nodes.Node:
         node = self.generic_visit(node)
         node.iter = _internal_filter("_loop_guard", node.iter)
         return node
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Node:
+        # Literal text bypasses finalize; as an expression it is counted like any output.
+        node = self.generic_visit(node)
+        node.nodes = [
+            _internal_filter("_literal", nodes.Const(child.data, lineno=child.lineno))
+            if isinstance(child, nodes.TemplateData) else child
+            for child in node.nodes
+        ]
+        return node
+
+    def visit_List(self, node: nodes.List) -> nodes.Node:
+        return _internal_filter("_built", self.generic_visit(node))
+
+    def visit_Dict(self, node: nodes.Dict) -> nodes.Node:
+        return _internal_filter("_built", self.generic_visit(node))
+
+    def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
+        node = self.generic_visit(node)
+        return _internal_filter("_built", node) if node.ctx == "load" else node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         node = self.generic_visit(node)
