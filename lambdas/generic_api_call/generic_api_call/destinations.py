@@ -388,12 +388,13 @@ class _PinnedAdapter(HTTPAdapter):
 
     def build_connection_pool_key_attributes(
         self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[Any, Any]:  # requests' stubs type these as private TypedDicts without server_hostname
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         host_params["host"] = self._target.address
+        kwargs: dict[str, Any] = dict(pool_kwargs)
         if host_params["scheme"] == "https":
-            pool_kwargs["server_hostname"] = self._target.host
-        return host_params, pool_kwargs
+            kwargs["server_hostname"] = self._target.host
+        return host_params, kwargs
 
     def add_headers(self, request: requests.PreparedRequest, **kwargs: Any) -> None:
         # Replaces a template-supplied Host too: an untrusted Host could pick another virtual

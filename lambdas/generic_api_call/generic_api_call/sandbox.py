@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, Undefined, nodes, pass_context
@@ -496,14 +496,16 @@ class _NotAllowed(Exception):
 class _Guards(NodeTransformer):
     """Rewrites loops, `~`, literals and template text so the budgets apply to them."""
 
+    # generic_visit transforms the children in place and returns the node itself.
+
     def visit_For(self, node: nodes.For) -> nodes.Node:
-        node = self.generic_visit(node)
-        node.iter = _internal_filter("_loop_guard", node.iter)
+        self.generic_visit(node)
+        node.iter = _internal_filter("_loop_guard", cast(nodes.Expr, node.iter))
         return node
 
     def visit_Output(self, node: nodes.Output) -> nodes.Node:
         # Literal text bypasses finalize; as an expression it is counted like any output.
-        node = self.generic_visit(node)
+        self.generic_visit(node)
         node.nodes = [
             _internal_filter("_literal", nodes.Const(child.data, lineno=child.lineno))
             if isinstance(child, nodes.TemplateData) else child
@@ -512,17 +514,19 @@ class _Guards(NodeTransformer):
         return node
 
     def visit_List(self, node: nodes.List) -> nodes.Node:
-        return _internal_filter("_built", self.generic_visit(node))
+        self.generic_visit(node)
+        return _internal_filter("_built", node)
 
     def visit_Dict(self, node: nodes.Dict) -> nodes.Node:
-        return _internal_filter("_built", self.generic_visit(node))
+        self.generic_visit(node)
+        return _internal_filter("_built", node)
 
     def visit_Tuple(self, node: nodes.Tuple) -> nodes.Node:
-        node = self.generic_visit(node)
+        self.generic_visit(node)
         return _internal_filter("_built", node) if node.ctx == "load" else node
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
-        node = self.generic_visit(node)
+        self.generic_visit(node)
         return _internal_filter("_tilde", nodes.List(node.nodes, lineno=node.lineno))
 
 
@@ -576,8 +580,12 @@ def _secret_names(ast: nodes.Template, expression: bool) -> frozenset[str]:
     return frozenset(names)
 
 
+_CHECKED_NODES: tuple[type[nodes.Node], ...] = (nodes.Filter, nodes.Test, nodes.For, *_FORBIDDEN_TAGS)
+
+
 def _checked_ast(ast: nodes.Template) -> None:
-    for node in ast.find_all((nodes.Filter, nodes.Test, nodes.For, *_FORBIDDEN_TAGS)):
+    node: nodes.Node
+    for node in ast.find_all(_CHECKED_NODES):
         if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
             raise _NotAllowed(f"filter {node.name!r} is not allowed; allowed: {', '.join(sorted(ALLOWED_FILTERS))}")
         if isinstance(node, nodes.Test) and node.name not in ALLOWED_TESTS:
