@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -54,8 +55,6 @@ from .limits import (
     PIECE_CHARS,
 )
 from .secrets import Secrets
-
-ALLOWED_GLOBALS = ("range", "secret")  # range: the sandbox's, capped at 100,000 items
 
 # Filters that only transform their input. Left out on purpose: format (printf-style, with
 # widths chosen by the template), attr (CVE-2025-27516 sandbox escape), select/reject/
@@ -170,6 +169,10 @@ def active(state: RenderState) -> Iterator[None]:
 def _secret(name: Any) -> str:
     """The template global `secret(name)`: allow-list, resolve, remember for masking (secrets.py)."""
     return current_state().secrets.value(name)
+
+
+# The only globals a template sees. range: the sandbox's, capped at 100,000 items.
+ALLOWED_GLOBALS: Mapping[str, Callable[..., Any]] = MappingProxyType({"range": safe_range, "secret": _secret})
 
 
 # --- size checks -------------------------------------------------------------------------
@@ -408,7 +411,7 @@ class _Environment(ImmutableSandboxedEnvironment):
 
     def __init__(self, finalize: Callable[[Any], Any]) -> None:
         super().__init__(undefined=StrictUndefined, autoescape=False, finalize=finalize)
-        self.globals = {"range": safe_range, "secret": _secret}
+        self.globals = dict(ALLOWED_GLOBALS)  # replaces Jinja's defaults (cycler, joiner, lipsum, dict...)
         self.filters = {name: _guarded_filter(name, self.filters[name]) for name in ALLOWED_FILTERS}
         # Internal: the compiled template calls these; templates cannot name them (see _checked_ast).
         self.filters |= {"_loop_guard": _loop_guard, "_tilde": _tilde, "_literal": _literal, "_built": _built}
