@@ -9,7 +9,7 @@ from jinja2.defaults import DEFAULT_NAMESPACE
 
 from generic_api_call.errors import InvalidTemplate, RenderError
 from generic_api_call.render import check_syntax, render_request
-from generic_api_call.sandbox import _ENVIRONMENTS, ALLOWED_FILTERS, ALLOWED_GLOBALS
+from generic_api_call.sandbox import ALLOWED_FILTERS, ALLOWED_GLOBALS, ENVIRONMENTS
 from generic_api_call.template import from_plain
 
 BASE = "http://api.test:8080"
@@ -133,7 +133,7 @@ def test_refused_at_compile_time(source):
 
 def test_allowed_globals_are_the_only_ones():
     # What the environments really hold, not the constant that documents them (issue 10).
-    for environment in _ENVIRONMENTS.values():
+    for environment in ENVIRONMENTS.values():
         assert set(environment.globals) == set(ALLOWED_GLOBALS) == {"range", "secret"}
 
 
