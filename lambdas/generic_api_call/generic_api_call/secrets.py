@@ -37,23 +37,29 @@ Resolver = Callable[[str], str]
 
 
 def forms(value: str) -> set[str]:
-    """A value as it may be sent or echoed: plain, percent-encoded, JSON-escaped."""
-    dumped = json.dumps(value)[1:-1]
-    html_safe = (  # Jinja's |tojson escapes these for HTML
-        dumped.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
-    )
-    found = {
-        value,
-        quote(value, safe=""),  # a URL path segment
-        quote(value),  # |urlencode (keeps '/')
-        quote_plus(value),  # a query value
-        dumped,  # requests' JSON body (ASCII escapes)
-        json.dumps(value, ensure_ascii=False)[1:-1],
-        html_safe,
-    }
-    # `{{ secret(...)|tojson }}` as a leaf of a map body is a JSON string inside JSON: escaped twice.
-    found.update(json.dumps(f'"{form}"')[3:-3] for form in (dumped, html_safe))
-    return found
+    """Every form a value may be sent (or echoed) in: what the template may apply (nothing,
+    |tojson, |urlencode), then what its slot applies (nothing for a header or text body,
+    percent-encoding for a path segment or a query value, JSON escaping in a map body)."""
+    placed = {value, quote(value), _json_inner(value), _html_safe(_json_inner(value))}  # as is, |urlencode, |tojson
+    found: set[str] = set()
+    for text in placed:
+        found.update({
+            text,
+            quote(text, safe=""),  # a URL path segment
+            quote_plus(text),  # a query value (requests' urlencode)
+            _json_inner(text),  # a map body leaf, requests' JSON (ASCII escapes)
+            _json_inner(text, ascii_only=False),
+        })
+    return {form for form in found if form}
+
+
+def _json_inner(text: str, ascii_only: bool = True) -> str:
+    return json.dumps(text, ensure_ascii=ascii_only)[1:-1]
+
+
+def _html_safe(text: str) -> str:
+    """Jinja's |tojson also escapes these, for HTML."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
 
 
 class Secrets:
