@@ -2,7 +2,7 @@
 
 Both inputs are untrusted: the template comes from a database (it is code, run in a
 sandbox) and the params from whoever starts the execution (hostile data). What a template
-may do, and the caps on its work and output, are in sandbox.py; this module decides where
+may do, and the caps on its work and output, are in sandbox.py and budget.py; this module decides where
 params may go.
 
 Where params may go:

@@ -1,7 +1,7 @@
 """Secrets, one policy: allow-list, then resolve, then mask. Every caller goes through `Secrets`.
 
 1. Allow-list: a template may name only the secrets listed in its `secrets` field (checked
-   when the template is validated, see sandbox.py, and again here at run time).
+   when the template is validated, see compiling.py, and again here at run time).
 2. Resolve: each name is fetched once per invocation (secret_store.py reads AWS), and every
    value fetched is remembered, so it can be masked.
 3. Mask: every text that leaves the Lambda (result, error message, log line, dry run) goes
@@ -9,7 +9,7 @@
    removes a partial secret left at the cut. A cut never returns a secret's prefix.
 
 What a template may do with a secret value: place it whole, optionally through `|tojson`
-or `|urlencode` (sandbox.py refuses anything else at compile time: no slicing, comparing,
+or `|urlencode` (compiling.py refuses anything else at compile time: no slicing, comparing,
 concatenating with `~`, or other filters). So a secret leaves the Lambda only in the forms
 listed in `forms`, and those are the forms masked. URL userinfo (`user:pass@host`, which
 requests would turn into a base64 Basic header) is refused by destinations.py.
