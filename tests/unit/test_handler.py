@@ -94,3 +94,18 @@ def test_one_log_line_per_invocation_with_names_and_numbers_only(caplog, monkeyp
     assert record["executionId"] == event["executionId"] and record["traceId"] == record["traceparent"].split("-")[1]
     assert record["template"] == "t" and record["method"] == "GET" and record["url"] == "http://127.0.0.1:9/p/42"
     assert record["error"] == type(caught.value).__name__ and isinstance(record["elapsedMs"], int)
+
+
+def test_a_dry_run_can_skip_dns_but_not_the_static_check():
+    from generic_api_call.destinations import AllowList
+    from generic_api_call.errors import DestinationRefused
+    from generic_api_call.handler import prepare_request
+    from generic_api_call.template import from_plain
+
+    template = from_plain({"PK": "t", "SK": "GET", "url": "{{ base_url }}/x"})
+    dry = prepare_request(template, {}, base_url="http://mockapi.invalid:8080",
+                          allowed_hosts=AllowList.parse("mockapi.invalid:8080"), resolve=False)
+    assert dry.target is None and dry.masked()["url"] == "http://mockapi.invalid:8080/x"
+    with pytest.raises(DestinationRefused, match="not in the allow-list"):
+        prepare_request(template, {}, base_url="http://other.invalid", allowed_hosts=AllowList.parse("mockapi.invalid"),
+                        resolve=False)
