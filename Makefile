@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQUIREMENTS := requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down status env watch test test-unit coverage lint bench base-image clean
+.PHONY: help venv up down status env watch test test-unit coverage lint typecheck bench base-image clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ coverage: venv ## state-machine coverage report from the last `make test` (.test
 
 lint: venv ## ruff
 	$(PY) -m ruff check .
+
+typecheck: venv ## mypy over the Lambda, the harness and the mock API (config: pyproject.toml)
+	$(VENV)/bin/mypy lambdas/generic_api_call/generic_api_call testbed mockapi
 
 base-image: ## build the local stand-in for python:3.11-slim (machines without a registry)
 	bash scripts/build-base-image.sh

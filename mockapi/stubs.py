@@ -240,6 +240,7 @@ def parse_stub(value: object, where: str = "", default_id: str | None = None) ->
     request = _parse_request(obj["request"], _join(where, "request"))
     if ("response" in obj) == ("responses" in obj):
         raise StubError(where or "stub", "needs exactly one of response or responses")
+    responses: tuple[ResponseSpec, ...]
     if "response" in obj:
         responses = (_parse_response(obj["response"], _join(where, "response")),)
     else:

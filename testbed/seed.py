@@ -141,18 +141,47 @@ def ensure_table(dynamodb: Any, report: SeedReport) -> None:
 def put_templates(
     dynamodb: Any, template_files: Iterable[templates.TemplateFile], report: SeedReport | None = None
 ) -> None:
-    """Upsert templates, writing only those that differ from the stored item."""
+    """Upsert templates, writing only those that differ from the stored item, all or nothing.
+
+    Every item is read and compared first; the changed ones are then written in one
+    TransactWriteItems (DynamoDB's limits: 100 items and 4 MB per transaction; more changes
+    than that are written in several, each all or nothing). A write DynamoDB refuses
+    therefore leaves every template as it was, not the files sorted before it written.
+    """
     report = report if report is not None else SeedReport()
+    changes: list[tuple[templates.TemplateFile, bool]] = []
     for template_file in template_files:
         name, method = template_file.key
-        label = f"template {name} {method}"
         key = {"PK": {"S": name}, "SK": {"S": method}}
         stored = dynamodb.get_item(TableName=settings.TABLE_NAME, Key=key, ConsistentRead=True).get("Item")
         if stored == template_file.item:
-            report.unchanged.append(label)
-            continue
-        dynamodb.put_item(TableName=settings.TABLE_NAME, Item=template_file.item)
-        report.changed.append(f"{label}: {'updated' if stored else 'created'} ({template_file.path.name})")
+            report.unchanged.append(f"template {name} {method}")
+        else:
+            changes.append((template_file, stored is not None))
+    for batch in _transactions([template_file for template_file, _ in changes]):
+        dynamodb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": settings.TABLE_NAME, "Item": f.item}} for f in batch])
+    for template_file, existed in changes:
+        name, method = template_file.key
+        report.changed.append(
+            f"template {name} {method}: {'updated' if existed else 'created'} ({template_file.path.name})")
+
+
+_TRANSACTION_ITEMS = 100
+_TRANSACTION_BYTES = 4 * 1024 * 1024
+
+
+def _transactions(files: list[templates.TemplateFile]) -> list[list[templates.TemplateFile]]:
+    batches: list[list[templates.TemplateFile]] = []
+    size = 0
+    for template_file in files:
+        item_bytes = len(json.dumps(template_file.item))  # an upper bound of DynamoDB's own count
+        if not batches or len(batches[-1]) >= _TRANSACTION_ITEMS or size + item_bytes > _TRANSACTION_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(template_file)
+        size += item_bytes
+    return batches
 
 
 def ensure_role(iam: Any, name: str, service: str, report: SeedReport) -> str:

@@ -65,7 +65,7 @@ def load_dir(directory: Path) -> list[TemplateFile]:
 def load_file(path: Path) -> TemplateFile:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: e.g. an integer of over 4300 digits
         raise TemplateFileError(path, f"cannot be read as YAML/JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise TemplateFileError(path, "must contain a map with 'name', 'method' and 'url'")
@@ -83,7 +83,72 @@ def load_file(path: Path) -> TemplateFile:
     if path.stem != expected:
         raise TemplateFileError(
             path, f"field 'name'/'method' ({expected}) does not match the file name: rename it {expected}{path.suffix}")
-    return TemplateFile(path=path, template=template, item=to_item(plain | {"SK": template.method}))
+    item_data = plain | {"SK": template.method}
+    try:
+        check_dynamodb_item(item_data)
+        item = to_item(item_data)
+    except (DynamoDBRefusal, TypeError, ValueError, ArithmeticError) as exc:  # the serializer's own, as a backstop
+        raise TemplateFileError(path, str(exc).replace("'PK'", "'name'").replace("'SK'", "'method'")) from exc
+    return TemplateFile(path=path, template=template, item=item)
+
+
+# --- what DynamoDB would refuse at put_item, found before anything is written ------------------
+
+MAX_ITEM_BYTES = 400 * 1024  # DynamoDB's item size limit (names and values, UTF-8)
+MAX_NUMBER_DIGITS = 38  # significant digits of a DynamoDB number
+NUMBER_EXPONENT_RANGE = (-130, 125)  # magnitude 1E-130 .. 9.99E+125
+
+
+class DynamoDBRefusal(ValueError):
+    """A value DynamoDB would refuse; the message names the field."""
+
+
+def check_dynamodb_item(plain: dict[str, Any]) -> None:
+    """Refuse, naming the field, what put_item would: sets, odd numbers, bad text, items over 400 KB."""
+    size = 0
+    pending: list[tuple[Any, str]] = [(value, key) for key, value in plain.items()]
+    size += sum(len(key.encode("utf-8", "surrogatepass")) for key in plain)
+    while pending:
+        value, where = pending.pop()
+        size += _value_bytes(value, where)
+        if isinstance(value, dict):
+            pending.extend((child, f"{where}.{key}") for key, child in value.items())
+            size += sum(len(str(key).encode("utf-8", "surrogatepass")) for key in value)
+        elif isinstance(value, list):
+            pending.extend((child, f"{where}[{i}]") for i, child in enumerate(value))
+    if size > MAX_ITEM_BYTES:
+        raise DynamoDBRefusal(f"the item is about {size} bytes, over DynamoDB's {MAX_ITEM_BYTES}-byte limit")
+
+
+def _value_bytes(value: Any, where: str) -> int:
+    """DynamoDB's size of one value (containers: their overhead only); raises on what it refuses."""
+    if isinstance(value, str):
+        try:
+            return len(value.encode("utf-8"))
+        except UnicodeEncodeError:
+            raise DynamoDBRefusal(f"field '{where}' is not valid Unicode (a lone surrogate)") from None
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, int | float | Decimal):
+        return _number_bytes(value, where)
+    if isinstance(value, dict | list):
+        return 3 + len(value)
+    raise DynamoDBRefusal(
+        f"field '{where}' holds a {type(value).__name__}: DynamoDB items here hold strings, numbers, "
+        "true/false, null, lists and maps")
+
+
+def _number_bytes(value: float | Decimal, where: str) -> int:
+    number = Decimal(str(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        raise DynamoDBRefusal(f"field '{where}' is {value}: DynamoDB needs a finite number")
+    digits = "".join(map(str, number.as_tuple().digits)).strip("0") or "0"  # significant digits, exactly
+    exponent = number.adjusted() if number else 0
+    if len(digits) > MAX_NUMBER_DIGITS or not NUMBER_EXPONENT_RANGE[0] <= exponent <= NUMBER_EXPONENT_RANGE[1]:
+        raise DynamoDBRefusal(
+            f"field '{where}' is a number DynamoDB cannot store (over {MAX_NUMBER_DIGITS} significant digits, "
+            "or beyond 1E-130..9.9E+125); quote it")
+    return 1 + (len(digits) + 1) // 2
 
 
 def check_destinations(template_files: list[TemplateFile], base_url: str, allowed: str) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
+from generic_api_call.template import from_plain
 from testbed import settings
-from testbed.seed import SeedConfig, seed
-from testbed.templates import TemplateFileError
+from testbed.seed import SeedConfig, put_templates, seed
+from testbed.templates import TemplateFile, TemplateFileError, to_item
 from tests.support import unique
 
 pytestmark = pytest.mark.integration
@@ -21,18 +24,41 @@ def test_second_seed_changes_nothing(testbed):
     assert report.state_machine_arn == testbed.state_machine_arn
 
 
-def test_bad_template_is_rejected_and_nothing_is_written(testbed, tmp_path):
-    good_name, bad_name = unique("good"), unique("bad")
-    (tmp_path / f"{good_name}.GET.yaml").write_text(
-        f"name: {good_name}\nmethod: GET\nurl: '{{{{ base_url }}}}/x'\n")
-    bad = tmp_path / f"{bad_name}.GET.yaml"
-    bad.write_text(f"name: {bad_name}\nmethod: GET\nurl: '{{{{ base_url }}}}/{{{{ params.id '\n")
+@pytest.mark.parametrize(("bad_text", "reason"), [
+    ("url: '{{{{ base_url }}}}/{{{{ params.id '\n", "Jinja syntax error"),
+    # Passed validation before issue 8 (defect 8), then failed at put_item after the good file:
+    ("url: '{{{{ base_url }}}}/x'\nbody: {{1: one}}\n", "'body'"),
+    ("url: '{{{{ base_url }}}}/x'\nbody: {{tags: !!set {{}}}}\n", "'body.tags'"),
+])
+def test_bad_template_is_rejected_and_nothing_is_written(testbed, tmp_path, bad_text, reason):
+    # The good file sorts BEFORE the bad one, so a seed that wrote files one by one would have
+    # written it before failing: this test fails for such a seed.
+    good_name, bad_name = unique("a-good"), unique("z-bad")
+    (tmp_path / f"{good_name}.POST.yaml").write_text(
+        f"name: {good_name}\nmethod: POST\nurl: '{{{{ base_url }}}}/x'\n")
+    bad = tmp_path / f"{bad_name}.POST.yaml"
+    bad.write_text(f"name: {bad_name}\nmethod: POST\n" + bad_text.format())
+    assert sorted(p.name for p in tmp_path.iterdir())[0].startswith("a-good")
 
     with pytest.raises(TemplateFileError) as raised:
         seed(SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
                         endpoint=testbed.stack.endpoints.aws, templates_dir=tmp_path, templates_only=True))
 
-    assert str(bad) in str(raised.value) and "Jinja syntax error" in str(raised.value)
+    assert str(bad) in str(raised.value) and reason in str(raised.value)
+    assert testbed.get_item(good_name, "POST") is None
+
+
+def test_a_write_dynamodb_refuses_writes_nothing(testbed):
+    """put_templates itself is all or nothing: an item DynamoDB refuses keeps the one before it out."""
+    good_name, bad_name = unique("a-good"), unique("z-bad")
+    good = TemplateFile(Path("a.yaml"), from_plain({"PK": good_name, "SK": "GET", "url": "http://x/"}),
+                        to_item({"PK": good_name, "SK": "GET", "url": "http://x/"}))
+    bad_item = to_item({"PK": bad_name, "SK": "GET", "url": "http://x/"}) | {"tags": {"SS": []}}  # empty set
+    bad = TemplateFile(Path("z.yaml"), from_plain({"PK": bad_name, "SK": "GET", "url": "http://x/"}), bad_item)
+
+    with pytest.raises(ClientError):
+        put_templates(testbed.client("dynamodb"), [good, bad])
+
     assert testbed.get_item(good_name, "GET") is None
 
 

@@ -22,11 +22,11 @@ from generic_api_call.destinations import (
     Target,
     allowed_hosts_from_env,
     check_url,
-    pinned_session,
     resolve_redirect,
 )
 from generic_api_call.errors import DestinationRefused, UpstreamConnectionError
 from generic_api_call.http_call import _redirect_request
+from generic_api_call.pinning import pinned_session
 from generic_api_call.secrets import Secrets
 
 REAL_GETADDRINFO = socket.getaddrinfo

@@ -148,9 +148,9 @@ def test_a_body_cut_at_the_cap_never_returns_a_prefix(step):
     no_prefix(result["body"], shortest=2)
 
 
-@pytest.mark.parametrize("step", range(0, len(SECRET) + 2))
+@pytest.mark.parametrize("step", range(-30, len(SECRET) + 2))
 def test_a_header_cut_at_the_cap_never_returns_a_prefix(step):
-    pad = limits.MAX_HEADER_VALUE_CHARS - len(SECRET) + step - 1 - len(" ...[truncated]") - len(MASK)
+    pad = limits.MAX_HEADER_VALUE_CHARS - len(SECRET) + step - 1
     result = invoke({"n": pad}, url="{{ base_url }}/pad-header?n={{ params.n }}",
                     headers={"X-Token": "{{ secret('ssm:/t/key') }}"})
     no_prefix(result["headers"]["X-Echo"], shortest=2)

@@ -6,8 +6,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from generic_api_call.errors import InvalidTemplate, RenderError, SecretNotAllowed
+from generic_api_call.limits import MAX_RENDERED_CHARS, MAX_REQUEST_CHARS
 from generic_api_call.render import check_syntax, render_request
-from generic_api_call.sandbox import MAX_RENDERED_CHARS, MAX_REQUEST_CHARS
 from generic_api_call.template import from_plain
 
 

@@ -64,3 +64,28 @@ def test_mask_tail_removes_a_secret_cut_by_an_upstream_cap():
     assert secrets.mask_tail("body ... TOPSECR") == f"body ... {MASK}"
     assert secrets.mask_tail('json "TOPSECRETVALUE4') == f'json "{MASK}'
     assert secrets.mask_tail("nothing here") == "nothing here"
+
+
+TRICKY = "Zq9/X\"é<k&'ey+ %~"
+
+
+@pytest.mark.parametrize("encoding", ["", "|tojson", "|urlencode"])
+@pytest.mark.parametrize("slot", ["url", "query", "header", "text_body", "map_body"])
+def test_every_placement_of_a_secret_is_masked_as_sent(slot, encoding):
+    from generic_api_call.render import render_request
+    from generic_api_call.template import from_plain
+
+    reference = "{{ secret('k')" + encoding + " }}"
+    fields = {
+        "url": {"url": "http://api.test/a/" + reference},
+        "query": {"query": {"q": reference}},
+        "header": {"headers": {"X-K": reference}},
+        "text_body": {"body": "k=" + reference},
+        "map_body": {"body": {"k": reference}},
+    }[slot]
+    template = from_plain({"PK": "t", "SK": "POST", "url": "http://api.test/a", "secrets": ["k"], **fields})
+    request = render_request(template, {}, "http://api.test", secret_resolver=lambda _name: TRICKY)
+    sent = json.dumps([request.url, request.headers, request.body], ensure_ascii=False)
+    assert "Zq9" in sent  # the secret is really sent ...
+    masked = json.dumps(request.masked(), ensure_ascii=False)
+    assert "Zq9" not in masked and MASK in masked, masked  # ... and masked in the form it is sent in

@@ -63,3 +63,29 @@ def test_duplicate_templates_are_refused(tmp_path):
 def test_empty_directory_is_refused(tmp_path):
     with pytest.raises(TemplateFileError, match="no template files"):
         load_dir(tmp_path)
+
+
+def test_an_item_over_dynamodbs_400_kb_is_refused_before_any_write(tmp_path):
+    # issue 8, defect 8: it passed validation, then failed at put_item
+    note = "n" * (401 * 1024)
+    path = write(tmp_path, "big.POST.yaml", f"name: big\nmethod: POST\nurl: http://x/\nbody: {{note: {note}}}\n")
+    with pytest.raises(TemplateFileError, match="over DynamoDB's 409600-byte limit"):
+        load_file(path)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ("{1: one}", "'body'"),
+    ("{tags: !!set {}}", "'body.tags'"),
+    ("{n: .nan}", "'body.n'"),
+    ("{n: .inf}", "'body.n'"),
+    ("{when: 2026-11-29}", "'body.when'"),
+    ("{n: 123456789012345678901234567890123456789012}", "'body.n'"),
+    ("{n: 1.0e-200}", "'body.n'"),
+    ("{b: !!binary aGVsbG8=}", "'body.b'"),
+    ("[" * 40 + "]" * 40, "'body"),
+])
+def test_values_dynamodb_refuses_are_named(tmp_path, body, field):
+    path = write(tmp_path, "v.POST.yaml", f"name: v\nmethod: POST\nurl: http://x/\nbody: {body}\n")
+    with pytest.raises(TemplateFileError) as raised:
+        load_file(path)
+    assert field in str(raised.value) and "Traceback" not in str(raised.value)

@@ -1,10 +1,11 @@
-"""Where the Lambda may connect: allow-list, address checks and DNS pinning (SSRF protection).
+"""Where the Lambda may connect: static origin, allow-list and address checks (SSRF protection).
 
-Templates and params are untrusted, so a rendered URL can point anywhere. Every request must
-go through `check_url`, which resolves the host once and refuses anything outside the
-allow-list or inside a refused address range, and then through `pinned_session`, which
-connects to the checked address instead of resolving the name a second time (a second lookup
-could answer differently: DNS rebinding).
+Templates and params are untrusted. One static check (`static_origin`) makes params unable
+to choose the destination, for validation, the seed and run time alike. Every request must
+then go through `check_url`, which resolves the host once and refuses anything outside the
+allow-list or inside a refused address range, and then through `pinning.pinned_session`,
+which connects to the checked address instead of resolving the name a second time (a second
+lookup could answer differently: DNS rebinding).
 
 The allow-list comes from the env var ALLOWED_HOSTS (see `allowed_hosts_from_env`). When it is
 unset or blank the list is empty and NOTHING is allowed: a missing setting must fail closed.
@@ -18,12 +19,9 @@ import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from requests.utils import select_proxy
 
 from .errors import DestinationRefused, InvalidTemplate, RenderError, UpstreamConnectionError
 
@@ -164,7 +162,7 @@ class Origin:
     port: int
 
     def __str__(self) -> str:
-        return f"{self.scheme}://{_hostport(self.host, self.port)}"
+        return f"{self.scheme}://{hostport(self.host, self.port)}"
 
 
 def static_origin(url_source: str, base_url: str | None) -> Origin | None:
@@ -236,7 +234,7 @@ def check_origin(origin: Origin, allow: AllowList) -> None:
     allow-list, so a listed metadata address is still refused, with the real reason), then
     anything outside the allow-list (which is also what limits loopback).
     """
-    where = _hostport(origin.host, origin.port)
+    where = hostport(origin.host, origin.port)
     literal = _ip_literal(origin.host)
     if literal is not None:
         _refuse_address(where, literal)
@@ -251,16 +249,16 @@ def check_url(url: str, allow: AllowList) -> Target:
     the caller must connect to `Target.address` (see `pinned_session`). DNS failures raise
     UpstreamConnectionError, which is retried.
     """
-    scheme, host, port = _split_url(url)
+    scheme, host, port = split_url(url)
     check_origin(Origin(scheme, host, port), allow)
     literal = _ip_literal(host)
     addresses = [literal] if literal is not None else _resolve(host, port)
     for address in addresses:
-        _refuse_address(_hostport(host, port), address)
+        _refuse_address(hostport(host, port), address)
     return Target(scheme=scheme, host=host, port=port, address=str(addresses[0]))
 
 
-def _split_url(url: str) -> tuple[str, str, int]:
+def split_url(url: str) -> tuple[str, str, int]:
     """Scheme, canonical host and port, read the way requests will read the URL."""
     try:
         scheme = urlsplit(url).scheme.lower()
@@ -335,86 +333,8 @@ def _nat64_embedded(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | N
     return None
 
 
-def _hostport(host: str, port: int) -> str:
+def hostport(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-# --------------------------------------------------------------------------- pinned connection
-
-
-def pinned_session(target: Target) -> requests.Session:
-    """A Session that connects only to `target.address`, speaking to `target.host`.
-
-    Requests to any other scheme/host/port, or through a proxy, raise DestinationRefused,
-    so an automatically followed redirect cannot leave the checked destination.
-    """
-    session = requests.Session()
-    session.trust_env = False  # env proxies or .netrc must not reroute or add credentials
-    adapter = _PinnedAdapter(target)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
-
-
-class _PinnedAdapter(HTTPAdapter):
-    """Pins the TCP connection to the checked IP using only public requests/urllib3 hooks.
-
-    - `build_connection_pool_key_attributes` (the documented override point, requests >= 2.32)
-      makes urllib3's pool connect to the IP, and for https passes `server_hostname`, a public
-      urllib3 pool option used for SNI and certificate hostname verification.
-    - `add_headers` sets Host, which would otherwise be the IP the pool connects to.
-
-    Not used: setting the private `HTTPConnection._dns_host` (urllib3 2.x). Its `host` property
-    reads `_dns_host`, so overriding it also turns the Host header and SNI into the IP.
-    """
-
-    def __init__(self, target: Target) -> None:
-        self._target = target
-        super().__init__()
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        self._require_target(request.url or "")
-        if select_proxy(request.url or "", dict(proxies or {})):
-            raise DestinationRefused(f"destination {self._where} refused: proxies are not allowed")
-        return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
-
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        host_params["host"] = self._target.address
-        if host_params["scheme"] == "https":
-            pool_kwargs["server_hostname"] = self._target.host
-        return host_params, pool_kwargs
-
-    def add_headers(self, request: requests.PreparedRequest, **kwargs: Any) -> None:
-        # Replaces a template-supplied Host too: an untrusted Host could pick another virtual
-        # host behind the allowed address.
-        request.headers["Host"] = _host_header(self._target)
-
-    def _require_target(self, url: str) -> None:
-        scheme, host, port = _split_url(url)
-        if (scheme, host, port) != (self._target.scheme, self._target.host, self._target.port):
-            raise DestinationRefused(
-                f"destination {_hostport(host, port)} refused: this session is pinned to {self._where}"
-            )
-
-    @property
-    def _where(self) -> str:
-        return _hostport(self._target.host, self._target.port)
-
-
-def _host_header(target: Target) -> str:
-    host = f"[{target.host}]" if ":" in target.host else target.host
-    return host if target.port == DEFAULT_PORTS[target.scheme] else f"{host}:{target.port}"
 
 
 # --------------------------------------------------------------------------- redirects

@@ -48,7 +48,7 @@ class PreparedRequest:
 
     template: Template
     request: Request
-    target: destinations.Target  # resolved and checked: the connection goes to target.address
+    target: destinations.Target | None  # resolved and checked: the connection goes to target.address
 
     @property
     def method(self) -> str:
@@ -68,7 +68,7 @@ class PreparedRequest:
 
     def masked(self) -> dict[str, Any]:
         """method, url, headers, body with every secret value masked, and the checked address."""
-        return {**self.request.masked(), "address": self.target.address}
+        return {**self.request.masked(), "address": None if self.target is None else self.target.address}
 
 
 def prepare_request(
@@ -79,6 +79,7 @@ def prepare_request(
     allowed_hosts: destinations.AllowList,
     resolve_secret: Resolver | None = None,
     execution_id: str | None = None,
+    resolve: bool = True,
     secrets: Secrets | None = None,
 ) -> PreparedRequest:
     """Everything the Lambda does before sending, without sending: the dry run's code path.
@@ -90,7 +91,10 @@ def prepare_request(
     - `resolve_secret(name) -> value`: e.g. `secret_store.resolver()`; None refuses secret();
     - `execution_id`: the Step Functions execution ARN: adds a W3C `traceparent` header
       (trace id = trace.trace_id_for(execution_id)) unless the template sets
-      `propagateTrace: false` or its own `traceparent` header.
+      `propagateTrace: false` or its own `traceparent` header;
+    - `resolve=False` (a dry run away from the deployment's network): the destination check
+      stops after the static part (origin, allow-list, refused IP literals), no DNS lookup,
+      and `target` is None. The Lambda always resolves.
     Raises InvalidTemplate, RenderError, SecretNotAllowed, DestinationRefused (or
     UpstreamConnectionError when the host does not resolve), messages already masked.
     """
@@ -106,7 +110,11 @@ def prepare_request(
             header = trace.traceparent(trace.trace_id_for(execution_id), trace.new_parent_id())
             request = Request(request.method, request.url, {**request.headers, trace.TRACEPARENT: header},
                               request.body, request.secrets)
-        target = destinations.check_url(request.url, allowed_hosts)
+        if resolve:
+            target: destinations.Target | None = destinations.check_url(request.url, allowed_hosts)
+        else:
+            destinations.check_origin(destinations.origin_of(request.url), allowed_hosts)
+            target = None
     except GenericApiCallError as exc:
         _mask_exception(exc, secrets)
         raise

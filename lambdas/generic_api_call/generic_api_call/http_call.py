@@ -24,7 +24,7 @@ from typing import Any
 import requests
 import urllib3
 
-from . import destinations
+from . import destinations, pinning
 from .errors import (
     DestinationRefused,
     UpstreamConnectionError,
@@ -129,7 +129,7 @@ def _exchange(
 
 def _session(target: destinations.Target | None) -> requests.Session:
     if target is not None:
-        return destinations.pinned_session(target)
+        return pinning.pinned_session(target)
     session = requests.Session()
     session.trust_env = False  # proxies or .netrc from the environment must not reroute calls
     return session

@@ -1,6 +1,6 @@
 """Every budget of the Lambda in one place: rendering, the upstream answer, the result, errors.
 
-The render budgets are enforced by sandbox.py (while rendering), the answer and result
+The render budgets are enforced by budget.py (while rendering), the answer and result
 budgets by http_call.py and `fit_result` here, the message cap by handler.py (after
 masking, see secrets.Secrets.cut). Each bound is a number of characters of JSON, so the
 result always fits Step Functions' 256 KiB payload limit, whatever the upstream sends.
@@ -13,10 +13,11 @@ from typing import Any
 
 from .secrets import MASK, Secrets
 
-# --- rendering (sandbox.py) ---------------------------------------------------------------
+# --- rendering (budget.py) ----------------------------------------------------------------
 MAX_RENDERED_CHARS = 64 * 1024  # one rendered string: the URL, a header, a query value, a body
 MAX_REQUEST_CHARS = 192 * 1024  # everything rendered for one request
 MAX_PRODUCED_CHARS = 1024 * 1024  # every string a render creates, kept or not (buffers, macros, ~)
+PIECE_CHARS = 8  # each piece of output also costs this much (a reference in a buffer), even when empty
 MAX_STEPS = 100_000  # loop iterations + calls + filter input sizes, per render
 MAX_RENDER_SECONDS = 2.0  # backstop for steps that each do a lot of work (the Lambda has 30 s)
 CALL_STEPS = 10  # a call (macro, method, range...) costs about ten loop iterations

@@ -2,7 +2,7 @@
 
 Both inputs are untrusted: the template comes from a database (it is code, run in a
 sandbox) and the params from whoever starts the execution (hostile data). What a template
-may do, and the caps on its work and output, are in sandbox.py; this module decides where
+may do, and the caps on its work and output, are in sandbox.py and budget.py; this module decides where
 params may go.
 
 Where params may go:
@@ -36,23 +36,13 @@ from typing import Any
 from jinja2 import Undefined
 
 from . import destinations
+from .budget import RenderState, active, check_size, current_state, too_big
+from .compiling import compile_source, render_errors, render_string, secrets_used
 from .errors import RenderError, SecretNotAllowed
 from .json_body import check_json_body, declares_json, json_skeleton
+from .limits import MAX_RENDERED_CHARS
 from .request import Request, with_query
-from .sandbox import (
-    MAX_RENDERED_CHARS,
-    Params,
-    RenderState,
-    TrustedUrl,
-    active,
-    check_size,
-    compile_source,
-    current_state,
-    render_errors,
-    render_string,
-    secrets_used,
-    too_big,
-)
+from .sandbox import Params, TrustedUrl
 from .secrets import Resolver, Secrets
 from .template import Template
 

@@ -2,7 +2,7 @@
 
 Names: `ssm:/path/to/param` or a bare `/path/to/param` (SSM, decrypted), and
 `secretsmanager:name` (its SecretString). Templates hold names only, never values, and each
-template allow-lists the names it may use (its `secrets` field, checked in sandbox.py).
+template allow-lists the names it may use (its `secrets` field, checked in secrets.py).
 boto3 comes from the Lambda runtime; AWS_ENDPOINT_URL points it at the emulator locally.
 """
 

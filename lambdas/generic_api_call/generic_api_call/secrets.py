@@ -1,7 +1,7 @@
 """Secrets, one policy: allow-list, then resolve, then mask. Every caller goes through `Secrets`.
 
 1. Allow-list: a template may name only the secrets listed in its `secrets` field (checked
-   when the template is validated, see sandbox.py, and again here at run time).
+   when the template is validated, see compiling.py, and again here at run time).
 2. Resolve: each name is fetched once per invocation (secret_store.py reads AWS), and every
    value fetched is remembered, so it can be masked.
 3. Mask: every text that leaves the Lambda (result, error message, log line, dry run) goes
@@ -9,7 +9,7 @@
    removes a partial secret left at the cut. A cut never returns a secret's prefix.
 
 What a template may do with a secret value: place it whole, optionally through `|tojson`
-or `|urlencode` (sandbox.py refuses anything else at compile time: no slicing, comparing,
+or `|urlencode` (compiling.py refuses anything else at compile time: no slicing, comparing,
 concatenating with `~`, or other filters). So a secret leaves the Lambda only in the forms
 listed in `forms`, and those are the forms masked. URL userinfo (`user:pass@host`, which
 requests would turn into a base64 Basic header) is refused by destinations.py.
@@ -37,23 +37,29 @@ Resolver = Callable[[str], str]
 
 
 def forms(value: str) -> set[str]:
-    """A value as it may be sent or echoed: plain, percent-encoded, JSON-escaped."""
-    dumped = json.dumps(value)[1:-1]
-    html_safe = (  # Jinja's |tojson escapes these for HTML
-        dumped.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
-    )
-    found = {
-        value,
-        quote(value, safe=""),  # a URL path segment
-        quote(value),  # |urlencode (keeps '/')
-        quote_plus(value),  # a query value
-        dumped,  # requests' JSON body (ASCII escapes)
-        json.dumps(value, ensure_ascii=False)[1:-1],
-        html_safe,
-    }
-    # `{{ secret(...)|tojson }}` as a leaf of a map body is a JSON string inside JSON: escaped twice.
-    found.update(json.dumps(f'"{form}"')[3:-3] for form in (dumped, html_safe))
-    return found
+    """Every form a value may be sent (or echoed) in: what the template may apply (nothing,
+    |tojson, |urlencode), then what its slot applies (nothing for a header or text body,
+    percent-encoding for a path segment or a query value, JSON escaping in a map body)."""
+    placed = {value, quote(value), _json_inner(value), _html_safe(_json_inner(value))}  # as is, |urlencode, |tojson
+    found: set[str] = set()
+    for text in placed:
+        found.update({
+            text,
+            quote(text, safe=""),  # a URL path segment
+            quote_plus(text),  # a query value (requests' urlencode)
+            _json_inner(text),  # a map body leaf, requests' JSON (ASCII escapes)
+            _json_inner(text, ascii_only=False),
+        })
+    return {form for form in found if form}
+
+
+def _json_inner(text: str, ascii_only: bool = True) -> str:
+    return json.dumps(text, ensure_ascii=ascii_only)[1:-1]
+
+
+def _html_safe(text: str) -> str:
+    """Jinja's |tojson also escapes these, for HTML."""
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("'", "\\u0027")
 
 
 class Secrets:

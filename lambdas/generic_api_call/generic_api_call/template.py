@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -75,6 +76,7 @@ def from_plain(data: Mapping[str, Any]) -> Template:
     body = data.get("body")
     if body is not None and not isinstance(body, str | dict | list):
         raise InvalidTemplate("field 'body' must be a string, a map or a list")
+    _check_json_like(body, "body")
     timeout = data.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         raise InvalidTemplate("field 'timeoutSeconds' must be a number")
@@ -103,6 +105,32 @@ def from_plain(data: Mapping[str, Any]) -> Template:
         follow_redirects=data.get("followRedirects", False),
         propagate_trace=data.get("propagateTrace", True),
     )
+
+
+MAX_BODY_DEPTH = 32  # DynamoDB's limit for nested maps and lists
+
+
+def _check_json_like(value: Any, where: str) -> None:
+    """A map/list body is JSON: string keys, finite numbers, nesting within DynamoDB's 32 levels."""
+    pending: list[tuple[Any, str, int]] = [(value, where, 0)]
+    while pending:
+        item, path, depth = pending.pop()
+        if isinstance(item, dict | list) and depth >= MAX_BODY_DEPTH:
+            raise InvalidTemplate(f"field '{path}' is nested over {MAX_BODY_DEPTH} levels")
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if not isinstance(key, str) or not key:
+                    raise InvalidTemplate(
+                        f"field '{path}' has the key {key!r}: map keys must be non-empty strings (quote it)")
+                pending.append((child, f"{path}.{key}", depth + 1))
+        elif isinstance(item, list):
+            pending.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise InvalidTemplate(f"field '{path}' is {item}: JSON and DynamoDB need a finite number")
+        elif not isinstance(item, str | bool | int | float | Decimal) and item is not None:
+            raise InvalidTemplate(
+                f"field '{path}' holds a {type(item).__name__}: only strings, numbers, true/false, null, "
+                "lists and maps (quote dates)")
 
 
 def _require_str(data: Mapping[str, Any], key: str) -> str:

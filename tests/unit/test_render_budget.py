@@ -1,0 +1,60 @@
+"""The render budgets hold for every construct the sandbox allows (issue 8, defect 3).
+
+Each hostile template must end in RenderError within the documented time and well under
+the Lambda's 256 MB, measured with tracemalloc (which also slows rendering: the bounds
+below are generous on purpose, and the figures are printed).
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+import pytest
+
+from generic_api_call.errors import RenderError
+from generic_api_call.limits import MAX_RENDER_SECONDS
+from generic_api_call.render import render_request
+from generic_api_call.template import from_plain
+
+BIG = "{% set s = 'x' * 60000 %}"
+LOOP = "{% for i in range(99999) %}"
+HOSTILE = {
+    # comparisons were not counted: two lists doubled 40 times, then compared
+    "compare": "{% set a = [1] %}{% set b = [1] %}" + "{% set a = [a, a] %}{% set b = [b, b] %}" * 40 + "{{ a == b }}",
+    "hash": "{% set t = (1,) %}" + "{% set t = (t, t) %}" * 40 + "{{ {t: 1} }}",
+    "membership": "{% set a = [1] %}" + "{% set a = [a, a] %}" * 40 + "{{ a in [a] }}",
+    # output buffered in a block was measured only when joined
+    "set_block": BIG + "{% set y %}" + LOOP + "{{ s ~ i }}{% endfor %}{% endset %}",
+    "macro": BIG + "{% macro m() %}" + LOOP + "{{ s ~ i }}{% endfor %}{% endmacro %}{{ m()|length }}",
+    "filter_block": BIG + "{% filter length %}" + LOOP + "{{ s ~ i }}{% endfor %}{% endfilter %}",
+    "call_block": BIG + "{% macro m() %}{{ caller()|length }}{% endmacro %}{% call m() %}" + LOOP
+    + "{{ s ~ i }}{% endfor %}{% endcall %}",
+    "literal_text": "{% set y %}" + LOOP + "abcdefgh" * 100 + "{% endfor %}{% endset %}",
+    "empty_outputs": "{% set y %}" + LOOP + "{{ '' }}{{ '' }}{{ '' }}{{ '' }}{% endfor %}{% endset %}",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_hostile_template_ends_in_render_error_in_time_and_memory(name):
+    template = from_plain({"PK": "t", "SK": "POST", "url": "http://api.test/x", "body": HOSTILE[name]})
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(RenderError) as caught:
+            render_request(template, {}, "http://api.test")
+        elapsed = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    print(f"{name}: {elapsed:.2f}s, peak {peak / 2**20:.1f} MiB: {caught.value}")
+    assert elapsed < MAX_RENDER_SECONDS + 2.0
+    assert peak < 64 * 2**20
+
+
+def test_the_budgets_leave_room_for_real_templates():
+    body = ("{% for item in params.items %}{{ item.id }}:{{ item.name | upper }}"
+            "{% if not loop.last %},{% endif %}{% endfor %}")
+    template = from_plain({"PK": "t", "SK": "POST", "url": "http://api.test/x", "body": body})
+    items = [{"id": i, "name": f"n{i}"} for i in range(5000)]
+    assert render_request(template, {"items": items}, "http://api.test").body.startswith("0:N0,1:N1")
