@@ -12,12 +12,15 @@ from testbed.patches import (
     execution_input,
     execution_start,
     jsonpath_required,
+    test_state_retry,
     worker_reuse,
     worker_updates,
 )
 
 # worker_reuse edits Worker.invoke's source, so it goes before error_names wraps that method.
-PATCHES = (execution_start, execution_input, jsonpath_required, worker_reuse, error_names, worker_updates)
+PATCHES = (
+    execution_start, execution_input, jsonpath_required, test_state_retry, worker_reuse, error_names, worker_updates,
+)
 
 
 def apply_all() -> list[str]:
