@@ -83,11 +83,12 @@ def started_stack(backend: str) -> Iterator[Stack]:
 
 def floor_sample(stack: Stack, dynamodb: Any, session: requests.Session) -> Callable[[], None]:
     """GetItem + render + HTTP call, in this process: what the workflow does, minus Step Functions."""
+    base_url = stack.endpoints.mockapi
 
     def once() -> None:
         item = dynamodb.get_item(TableName=settings.TABLE_NAME, ConsistentRead=True, Key={
             "PK": {"S": WORKFLOW_INPUT["templateName"]}, "SK": {"S": WORKFLOW_INPUT["method"]}})["Item"]
-        request = render_request(from_dynamodb_item(item), WORKFLOW_INPUT["params"], stack.endpoints.mockapi)
+        request = render_request(from_dynamodb_item(item), WORKFLOW_INPUT["params"], base_url)
         session.request(request.method, request.url, params=request.query, headers=request.headers,
                         timeout=10).raise_for_status()
 
