@@ -11,6 +11,7 @@ from testbed.patches import (
     error_names,
     execution_input,
     execution_start,
+    fast_shutdown,
     jsonpath_required,
     test_state_retry,
     worker_reuse,
@@ -20,6 +21,7 @@ from testbed.patches import (
 # worker_reuse edits Worker.invoke's source, so it goes before error_names wraps that method.
 PATCHES = (
     execution_start, execution_input, jsonpath_required, test_state_retry, worker_reuse, error_names, worker_updates,
+    fast_shutdown,
 )
 
 

@@ -112,3 +112,13 @@ def test_test_state_decides_retry_before_catch():
     assert test_state_retry.retriable({**request, "stateConfiguration": {"retrierRetryCount": 2}}) is None
     other = {**request, "mock": {"errorOutput": {"error": "Other"}}}
     assert test_state_retry.retriable(other) is None  # not retried: upstream catches it
+
+
+def test_emulator_config_drains_briefly():
+    from hypercorn.config import Config
+
+    from testbed.patches import fast_shutdown
+
+    fast_shutdown.apply()
+    assert Config().graceful_timeout == fast_shutdown.GRACEFUL_TIMEOUT_SECONDS
+    assert "HypercornConfig()" in inspect.getsource(upstream_object("ministack.app.main"))
