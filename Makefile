@@ -25,10 +25,10 @@ venv: $(STAMP) ## create the virtualenv with the pinned dependencies
 up: venv ## start the stack (Docker if an engine answers, else embedded; BACKEND=docker|embedded), seed it
 	$(PY) -m testbed up
 
-down: venv ## stop the stack that `make up` started
+down: venv ## stop the stack that `make up` started and remove its temporary files
 	$(PY) -m testbed down
 
-status: venv ## is the stack running?
+status: venv ## is the stack running? (exit 0 running, 3 stopped, 4 partly running)
 	@$(PY) -m testbed status
 
 env: venv ## print exports for the running stack: eval "$(make -s env)"
@@ -43,8 +43,8 @@ test: venv ## unit + integration tests (integration tests start their own stacks
 test-unit: venv ## unit tests only (no stack)
 	$(PY) -m pytest tests/unit tests/mockapi
 
-bench: venv ## benchmark: stack start, seed, execution latency, rendering (prints figures)
-	$(PY) benchmarks/bench_workflow.py
+bench: venv ## per backend: floor, Pass-only, workflow, throughput at 1/4/16 (figures + .testbed/reports/*.json)
+	$(PY) benchmarks/bench_workflow.py $(BENCH_ARGS)
 
 coverage: venv ## state-machine coverage report from the last `make test` (.testbed/reports/)
 	$(PY) -m testbed.coverage

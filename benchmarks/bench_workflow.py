@@ -1,26 +1,46 @@
-"""Benchmark: how long the testbed takes, end to end and per part. Prints figures only.
+"""Benchmark: per backend, the workflow beside its floor. Prints figures; writes JSON.
 
-    make bench                 # or: .venv/bin/python benchmarks/bench_workflow.py --runs 50
+    make bench                              # every backend that can run here
+    .venv/bin/python benchmarks/bench_workflow.py --backend embedded --runs 50
 
-Starts its own embedded stack on free ports (nothing to set up), then measures: stack start,
-first and second seed, execution latency (start_execution until the end, sequentially), and
-rendering alone (no network).
+Per backend it starts its own stack on free ports, seeds it, then measures, side by side:
+- floor: the flow's own work without Step Functions, from this process (DynamoDB GetItem
+  on the emulator, render with the Lambda's code, the HTTP call to the mock API);
+- pass-only: a one-state Pass machine on the same emulator (the execution overhead);
+- workflow: the real state machine (getItem, Lambda render + call, Choice);
+- throughput: workflow executions started and awaited at concurrency 1, 4 and 16, after a
+  warm-up round at that concurrency (each concurrent invocation has its own Lambda worker).
+Latencies are start_execution until the end is seen (testbed.executions.run, as tests use
+it). The figures go to .testbed/reports/bench-<UTC timestamp>.json, to compare two runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+import requests
 
 from generic_api_call.render import render_request
-from testbed import aws, executions, settings
-from testbed.embedded import EmbeddedStack
-from testbed.probes import free_port
-from testbed.templates import load_dir
+from generic_api_call.template import from_dynamodb_item
+from testbed import aws, backends, executions, settings
+from testbed.stack import Stack
+
+WORKFLOW_INPUT = {"templateName": "get_user", "method": "GET", "params": {"user_id": "42", "fields": "id,name"}}
+PASS_DEFINITION = json.dumps({"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": True}}})
+CONCURRENCY = (1, 4, 16)
+BENCH_ENV = {"SFN_WAIT_SCALE": "0"}
 
 
 def timed(action: Callable[[], object]) -> float:
@@ -29,53 +49,138 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def summary(label: str, seconds: list[float]) -> str:
+def stats(seconds: list[float]) -> dict[str, float]:
     ms = sorted(s * 1000 for s in seconds)
-    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
-    return (f"{label:<34} n={len(ms):<4} min {ms[0]:8.1f}  p50 {statistics.median(ms):8.1f}  "
-            f"p95 {p95:8.1f}  max {ms[-1]:8.1f}  ms")
+    return {"n": len(ms), "min": ms[0], "p50": statistics.median(ms),
+            "p95": ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))], "max": ms[-1]}
 
 
-def bench_render(iterations: int) -> list[str]:
-    templates = {f.template.name: f.template for f in load_dir(settings.TEMPLATES_DIR)}
-    params = {
-        "get_user": {"user_id": "42", "fields": "id,name"},
-        "create_order": {"customer_id": "c-1", "items": [{"sku": "A", "qty": 1}] * 10, "order_ref": "r-1"},
-    }
-    lines = []
-    for name, values in params.items():
-        samples = [timed(lambda t=templates[name], v=values: render_request(t, v, "http://api.test"))
-                   for _ in range(iterations)]
-        lines.append(summary(f"render {name}", samples))
-    return lines
+@contextmanager
+def started_stack(backend: str) -> Iterator[Stack]:
+    if backend == "docker":
+        from testbed.docker_stack import DockerStack
 
-
-def bench_stack(runs: int) -> list[str]:
-    with tempfile.TemporaryDirectory() as run_dir:
-        stack = EmbeddedStack(run_dir=Path(run_dir), emulator_port=free_port(), mockapi_port=free_port(),
-                              extra_env={"SFN_WAIT_SCALE": "0"})
-        lines = [summary("stack start (emulator + mock API)", [timed(stack.start)])]
+        docker = DockerStack(project_name=f"testbed-bench-{uuid.uuid4().hex[:8]}", emulator_port=0,
+                             mockapi_port=0, emulator_env=BENCH_ENV)
         try:
-            report = stack.seed()
-            lines.append(summary("second seed (nothing changes)", [timed(stack.seed)]))
-            sfn = aws.client("stepfunctions", endpoint=stack.endpoints.aws)
-            for template, params in (("get_user", {"user_id": "42"}), ("get_status", {"code": 500})):
-                execution_input = {"templateName": template, "method": "GET", "params": params}
-                samples = [timed(lambda i=execution_input: executions.run(sfn, report.state_machine_arn, i))
-                           for _ in range(runs)]
-                lines.append(summary(f"execution {template} {params}", samples))
+            docker.start()
+            yield docker
         finally:
-            lines.append(summary("stack stop", [timed(stack.stop)]))
-    return lines
+            docker.stop()
+        return
+    from testbed.embedded import EmbeddedStack
+    from testbed.probes import free_port
+
+    with tempfile.TemporaryDirectory() as run_dir:
+        embedded = EmbeddedStack(run_dir=Path(run_dir), emulator_port=free_port(), mockapi_port=free_port(),
+                                 extra_env=BENCH_ENV)
+        try:
+            embedded.start()
+            yield embedded
+        finally:
+            embedded.stop()
+
+
+def floor_sample(stack: Stack, dynamodb: Any, session: requests.Session) -> Callable[[], None]:
+    """GetItem + render + HTTP call, in this process: what the workflow does, minus Step Functions."""
+    base_url = stack.endpoints.mockapi
+
+    def once() -> None:
+        item = dynamodb.get_item(TableName=settings.TABLE_NAME, ConsistentRead=True, Key={
+            "PK": {"S": WORKFLOW_INPUT["templateName"]}, "SK": {"S": WORKFLOW_INPUT["method"]}})["Item"]
+        request = render_request(from_dynamodb_item(item), WORKFLOW_INPUT["params"], base_url)
+        session.request(request.method, request.url, params=request.query, headers=request.headers,
+                        timeout=10).raise_for_status()
+
+    return once
+
+
+def execution_sample(sfn: Any, arn: str, execution_input: dict[str, Any]) -> Callable[[], None]:
+    def once() -> None:
+        result = executions.run(sfn, arn, execution_input, timeout=60)
+        if result.status != "SUCCEEDED":
+            raise RuntimeError(f"benchmark execution {result.status}: {result.error} {result.cause}")
+
+    return once
+
+
+def throughput(stack: Stack, arn: str, concurrency: int, total: int) -> dict[str, float]:
+    local = threading.local()
+
+    def one(_: int) -> bool:
+        if not hasattr(local, "sfn"):
+            local.sfn = aws.client("stepfunctions", endpoint=stack.endpoints.aws)
+        return executions.run(local.sfn, arn, WORKFLOW_INPUT, timeout=120).status == "SUCCEEDED"
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(concurrency)))  # warm: one Lambda worker per concurrent invocation
+        started = time.perf_counter()
+        outcomes = list(pool.map(one, range(total)))
+    elapsed = time.perf_counter() - started
+    return {"concurrency": concurrency, "executions": total, "succeeded": sum(outcomes),
+            "seconds": elapsed, "per_second": total / elapsed}
+
+
+def bench_backend(backend: str, runs: int, per_level: int) -> dict[str, Any]:
+    with started_stack(backend) as stack:
+        report = stack.seed()
+        endpoint = stack.endpoints.aws
+        sfn = aws.client("stepfunctions", endpoint=endpoint)
+        dynamodb = aws.client("dynamodb", endpoint=endpoint)
+        role = f"arn:aws:iam::000000000000:role/{settings.STATE_MACHINE_ROLE_NAME}"
+        pass_arn = sfn.create_state_machine(name=f"BenchPass-{uuid.uuid4().hex[:8]}", definition=PASS_DEFINITION,
+                                            roleArn=role)["stateMachineArn"]
+        cases = {
+            "floor": floor_sample(stack, dynamodb, requests.Session()),
+            "pass_only": execution_sample(sfn, pass_arn, {}),
+            "workflow": execution_sample(sfn, report.state_machine_arn, WORKFLOW_INPUT),
+        }
+        latency: dict[str, dict[str, float]] = {}
+        for name, sample in cases.items():
+            for _ in range(3):  # warm: Lambda worker, connections
+                sample()
+            latency[name] = stats([timed(sample) for _ in range(runs)])
+        levels = [throughput(stack, report.state_machine_arn, c, max(per_level, c)) for c in CONCURRENCY]
+        return {"backend": backend, "latency_ms": latency, "throughput": levels}
+
+
+def print_backend(result: dict[str, Any]) -> None:
+    floor = result["latency_ms"]["floor"]["p50"]
+    print(f"\n== {result['backend']}: latency per execution (ms; ratio = p50 / floor p50)")
+    print(f"  {'case':<11} {'n':>4} {'min':>8} {'p50':>8} {'p95':>8} {'max':>8} {'ratio':>7}")
+    for name, s in result["latency_ms"].items():
+        print(f"  {name:<11} {s['n']:>4} {s['min']:>8.1f} {s['p50']:>8.1f} {s['p95']:>8.1f} {s['max']:>8.1f} "
+              f"{s['p50'] / floor:>6.1f}x")
+    print(f"== {result['backend']}: workflow throughput")
+    for level in result["throughput"]:
+        per_execution = level["seconds"] * 1000 / level["executions"]
+        print(f"  concurrency {level['concurrency']:>2}: {level['executions']:>3} executions in "
+              f"{level['seconds']:6.2f} s = {level['per_second']:6.1f}/s ({per_execution:.1f} ms each, "
+              f"{per_execution / floor:.1f}x floor), succeeded {level['succeeded']}/{level['executions']}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=30, help="executions per template")
-    parser.add_argument("--renders", type=int, default=2000, help="renders per template")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["all", "embedded", "docker"], default="all",
+                        help="all = embedded, and docker when an engine answers")
+    parser.add_argument("--runs", type=int, default=30, help="samples per latency case")
+    parser.add_argument("--per-level", type=int, default=64, help="executions per throughput level")
+    parser.add_argument("--out", type=Path, default=settings.STATE_DIR / "reports", help="folder for the JSON")
     args = parser.parse_args()
-    for line in bench_render(args.renders) + bench_stack(args.runs):
-        print(line, flush=True)
+    chosen = ["embedded", "docker"] if args.backend == "all" else [args.backend]
+    if args.backend == "all" and not backends.docker_available():
+        print("docker: skipped (no engine answers `docker info`)")
+        chosen = ["embedded"]
+    results = []
+    for backend in chosen:
+        result = bench_backend(backend, args.runs, args.per_level)
+        print_backend(result)
+        results.append(result)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = args.out / f"bench-{stamp}.json"
+    path.write_text(json.dumps({"utc": stamp, "results": results}, indent=2) + "\n")
+    print(f"\nfigures written to {path}")
 
 
 if __name__ == "__main__":

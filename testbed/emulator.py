@@ -6,10 +6,12 @@ testbed depends on it, and remove its fixed per-execution overhead:
   its execution instead of leaving it RUNNING;
 - execution_input: StartExecution refuses input over 256 KiB or not JSON, as AWS does;
 - jsonpath_required: a `.$` path that matches nothing fails with States.Runtime, as on AWS;
+- test_state_retry: TestState answers RETRIABLE while a retrier has attempts left, as AWS;
 - error_names: a Python handler's exception class name becomes `errorType` (Retry/Catch
   match on it), taken from the worker's own report, which a message cannot forge;
 - worker_reuse: a handler exception keeps the Lambda worker warm (no cold start after it);
-- worker_updates: a Lambda update lets in-flight invocations finish.
+- worker_updates: a Lambda update lets in-flight invocations finish;
+- fast_shutdown: SIGTERM stops it in 0.2 s instead of waiting 3 s for idle keep-alive clients.
 
 Used by the embedded stack and the MiniStack image alike.
 """

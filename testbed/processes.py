@@ -98,7 +98,27 @@ def _group_alive(pgid: int) -> bool:
     # A zombie leader of our own child counts as gone once reaped.
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pgid, os.WNOHANG)
-    return True
+    # Zombies answer killpg too: a leader started by another process (a test that starts a
+    # stack, a CLI that stops it) stays a zombie until its parent reaps it. What matters is
+    # whether a process of the group still runs.
+    running = _running_in_group(pgid)
+    return True if running is None else running
+
+
+def _running_in_group(pgid: int) -> bool | None:
+    """Whether a non-zombie process is in the group; None where /proc cannot tell (macOS)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            # "pid (comm) state ppid pgrp ...": comm may hold spaces, so split after the last ")".
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -1,4 +1,4 @@
-"""Shared fixtures: stacks per backend, and a `testbed` handle for the integration tests.
+"""Shared fixtures: stacks per backend, a `testbed` handle, and factories for test data.
 
 The integration tests run once per backend: `embedded` always, `docker` when an engine
 answers (skipped with a reason otherwise, or failed when TESTBED_REQUIRE_DOCKER=1).
@@ -8,7 +8,8 @@ Each backend's stack is started once per session, seeded, and stopped at the end
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from testbed import backends
 from testbed.embedded import EmbeddedStack
 from testbed.probes import free_port
 from testbed.stack import Stack
-from tests.support import Testbed
+from tests.support import Testbed, unique
 
 BACKENDS = ["embedded", "docker"]
 # Wait states and Retry backoff take no real time in tests (MiniStack's SFN_WAIT_SCALE).
@@ -69,3 +70,53 @@ def testbed(stack: Stack) -> Iterator[Testbed]:
         for key, value in TEST_EMULATOR_ENV.items():
             patch.setenv(key, value)
         yield Testbed.seeded(stack)
+
+
+# Factories (LocalStack style): a test asks for data through them and owns it; whatever a
+# factory created is deleted at the test's teardown, so the session's stack stays clean.
+
+
+@pytest.fixture
+def make_template(testbed: Testbed) -> Iterator[Callable[..., str]]:
+    """make_template(method="GET", **fields) -> a unique template name, deleted afterwards."""
+    created: list[tuple[str, str]] = []
+
+    def make(method: str = "GET", **fields: Any) -> str:
+        name = testbed.add_template(method, **fields)
+        created.append((name, method))
+        return name
+
+    yield make
+    for name, method in created:
+        testbed.delete_template(name, method)
+
+
+@pytest.fixture
+def make_stub(testbed: Testbed) -> Iterator[Callable[[dict[str, Any]], str]]:
+    """make_stub({...}) -> the mock API stub's id, removed afterwards."""
+    created: list[str] = []
+
+    def make(stub: dict[str, Any]) -> str:
+        stub_id = testbed.add_stub(stub)
+        created.append(stub_id)
+        return stub_id
+
+    yield make
+    for stub_id in created:
+        testbed.delete_stub(stub_id)
+
+
+@pytest.fixture
+def make_secret(testbed: Testbed) -> Iterator[Callable[[str], str]]:
+    """make_secret(value) -> a unique SecureString parameter name, deleted afterwards."""
+    created: list[str] = []
+
+    def make(value: str) -> str:
+        name = f"/testbed/test/{unique('secret')}"
+        testbed.put_secret(name, value)
+        created.append(name)
+        return name
+
+    yield make
+    for name in created:
+        testbed.delete_secret(name)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -15,9 +17,31 @@ from testbed.seed import SeedReport, put_templates
 from testbed.stack import Stack
 from testbed.templates import TemplateFile, to_item
 
+# The paths an execution can take (state names from the execution history).
+OK_PATH = ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState", "Success"]
+HTTP_FAILURE_PATH = [
+    "FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState",
+    "DescribeHttpFailure", "HandleFailure",
+]
+INVALID_RESULT_PATH = [
+    "FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState",
+    "DescribeInvalidResult", "HandleFailure",
+]
+CAUGHT_PATH = ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "HandleFailure"]
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def lambda_attempts(result: executions.ExecutionResult) -> int:
+    """How many times the Lambda task ran (first try + retries)."""
+    return len(result.events("LambdaFunctionScheduled")) or len(result.events("TaskScheduled")) - 1
+
+
+def error_message(result: executions.ExecutionResult) -> str:
+    """The Lambda's errorMessage from a caught failure's Cause."""
+    return str(json.loads(result.cause or "{}").get("errorMessage", ""))
 
 
 @dataclass
@@ -73,6 +97,20 @@ class Testbed:
             return ""
         return "\n".join(event["message"] for event in events)
 
+    def delete_template(self, name: str, method: str) -> None:
+        self.client("dynamodb").delete_item(
+            TableName=settings.TABLE_NAME, Key={"PK": {"S": name}, "SK": {"S": method}})
+
+    def delete_stub(self, stub_id: str) -> None:
+        response = requests.delete(f"{self.stack.endpoints.mockapi}/__admin/stubs/{stub_id}", timeout=10)
+        if response.status_code != 404:  # already gone is fine
+            response.raise_for_status()
+
+    def delete_secret(self, name: str) -> None:
+        ssm = self.client("ssm")
+        with contextlib.suppress(ssm.exceptions.ParameterNotFound):
+            ssm.delete_parameter(Name=name)
+
     def add_stub(self, stub: dict[str, Any]) -> str:
         response = requests.post(f"{self.stack.endpoints.mockapi}/__admin/stubs", json=stub, timeout=10)
         response.raise_for_status()
@@ -90,7 +128,5 @@ class Testbed:
         ).get("Item")
 
 
-def _nowhere():
-    from pathlib import Path
-
+def _nowhere() -> Path:
     return Path("<test>")

@@ -11,13 +11,18 @@ from testbed.patches import (
     error_names,
     execution_input,
     execution_start,
+    fast_shutdown,
     jsonpath_required,
+    test_state_retry,
     worker_reuse,
     worker_updates,
 )
 
 # worker_reuse edits Worker.invoke's source, so it goes before error_names wraps that method.
-PATCHES = (execution_start, execution_input, jsonpath_required, worker_reuse, error_names, worker_updates)
+PATCHES = (
+    execution_start, execution_input, jsonpath_required, test_state_retry, worker_reuse, error_names, worker_updates,
+    fast_shutdown,
+)
 
 
 def apply_all() -> list[str]:

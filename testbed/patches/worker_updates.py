@@ -40,8 +40,8 @@ def apply() -> None:
     release = _stopping_release(lambda_runtime, lambda_runtime.release_worker)
     # lambda_svc imported both names: rebind them there too.
     for module in (lambda_runtime, lambda_svc):
-        module.invalidate_worker = invalidate  # type: ignore[attr-defined]
-        module.release_worker = release  # type: ignore[attr-defined]
+        module.invalidate_worker = invalidate
+        module.release_worker = release
 
 
 def worker_key_matches(key: str, func_name: str, qualifier: str | None,

@@ -62,7 +62,6 @@ def test_status_tells_a_half_stopped_stack_and_down_removes_everything(tmp_path)
     stack = EmbeddedStack(run_dir=tmp_path / "embedded", emulator_port=free_port(), mockapi_port=free_port())
     stack.start()
     try:
-        assert _cli(tmp_path, "status").returncode == 0
         stack.mockapi.stop()  # one process up, one down
         status = _cli(tmp_path, "status")
         assert status.returncode == 4, status.stdout

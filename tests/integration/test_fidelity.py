@@ -108,7 +108,7 @@ def test_error_name_cannot_be_forged_by_the_message(testbed, make_function):
 
 def test_lambda_update_lets_in_flight_invocations_finish(testbed, make_function):
     path = f"/{unique('inflight')}"
-    testbed.add_stub({"request": {"method": "GET", "path": path}, "response": {"status": 200, "delayMs": 1500}})
+    testbed.add_stub({"request": {"method": "GET", "path": path}, "response": {"status": 200, "delayMs": 1000}})
     api = testbed.stack.endpoints.mockapi_for_lambda
     name = make_function('''
         import os, urllib.request
@@ -118,7 +118,7 @@ def test_lambda_update_lets_in_flight_invocations_finish(testbed, make_function)
                 return {"status": answer.status}
     ''', {"PROBE_URL": f"{api}{path}"})
     lambda_ = testbed.client("lambda")
-    count = 6
+    count = 4
 
     def invoke(_: int) -> dict:
         response = lambda_.invoke(FunctionName=name, Payload=b"{}")

@@ -1,31 +1,18 @@
 """End to end: fetch the template, render it, call the mock API, branch on the status.
 
-Every test owns its data: unique template names, unique mock API paths, and reads the
-journal only under its own path.
+Every test owns its data: templates and stubs come from the factory fixtures (unique names,
+deleted at teardown), mock API paths are unique, and the journal is read under them only.
 """
 
 from __future__ import annotations
 
-import json
 from urllib.parse import quote
 
 import pytest
 
-from tests.support import unique
+from tests.support import CAUGHT_PATH, HTTP_FAILURE_PATH, OK_PATH, error_message, lambda_attempts, unique
 
 pytestmark = pytest.mark.integration
-
-OK_PATH = ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState", "Success"]
-HTTP_FAILURE_PATH = [
-    "FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState",
-    "DescribeHttpFailure", "HandleFailure",
-]
-CAUGHT_PATH = ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "HandleFailure"]
-
-
-def lambda_attempts(result) -> int:
-    return len(result.events("LambdaFunctionScheduled")) or len(result.events("TaskScheduled")) - 1
-
 
 def test_get_with_path_and_query_params_succeeds(testbed):
     user_id = unique("user")
@@ -78,10 +65,10 @@ def test_2xx_succeeds(testbed, code):
 
 
 @pytest.mark.parametrize("code", [404, 500])
-def test_4xx_and_5xx_fail_without_retry(testbed, code):
+def test_4xx_and_5xx_fail_without_retry(testbed, make_stub, make_template, code):
     path = f"/{unique('err')}"
-    name = testbed.add_template(url=f"{{{{ base_url }}}}{path}")
-    testbed.add_stub({"request": {"method": "GET", "path": path}, "response": {"status": code, "body": {"e": 1}}})
+    name = make_template(url=f"{{{{ base_url }}}}{path}")
+    make_stub({"request": {"method": "GET", "path": path}, "response": {"status": code, "body": {"e": 1}}})
 
     result = testbed.run(name, "GET")
 
@@ -92,10 +79,10 @@ def test_4xx_and_5xx_fail_without_retry(testbed, code):
     assert len(testbed.received(path)) == 1
 
 
-def test_fail_then_succeed_is_retried_to_success(testbed):
+def test_fail_then_succeed_is_retried_to_success(testbed, make_stub, make_template):
     path = f"/{unique('flaky')}"
-    name = testbed.add_template(url=f"{{{{ base_url }}}}{path}")
-    testbed.add_stub({"request": {"method": "GET", "path": path}, "responses": [
+    name = make_template(url=f"{{{{ base_url }}}}{path}")
+    make_stub({"request": {"method": "GET", "path": path}, "responses": [
         {"status": 503, "body": "busy"}, {"status": 503, "body": "busy"}, {"status": 200, "body": {"ok": True}},
     ]})
 
@@ -108,17 +95,17 @@ def test_fail_then_succeed_is_retried_to_success(testbed):
     assert lambda_attempts(result) == 3
 
 
-def test_retries_used_up_end_in_handle_failure_with_the_error(testbed):
+def test_retries_used_up_end_in_handle_failure_with_the_error(testbed, make_stub, make_template):
     path = f"/{unique('down')}"
-    name = testbed.add_template(url=f"{{{{ base_url }}}}{path}")
-    testbed.add_stub({"request": {"method": "GET", "path": path}, "response": {"status": 503}})
+    name = make_template(url=f"{{{{ base_url }}}}{path}")
+    make_stub({"request": {"method": "GET", "path": path}, "response": {"status": 503}})
 
     result = testbed.run(name, "GET")
 
     assert result.status == "FAILED"
     assert result.states == CAUGHT_PATH
     assert result.error == "UpstreamUnavailable"
-    assert "HTTP 503" in json.loads(result.cause)["errorMessage"]
+    assert "HTTP 503" in error_message(result)
     assert len(testbed.received(path)) == 3  # first try + MaxAttempts 2
 
 
@@ -132,24 +119,24 @@ def test_template_not_found(testbed):
     assert result.cause == f"No template with PK={name} and SK=GET in API_Template_Table"
 
 
-def test_missing_param_is_a_render_error_and_calls_nothing(testbed):
+def test_missing_param_is_a_render_error_and_calls_nothing(testbed, make_template):
     path = f"/{unique('render')}"
-    name = testbed.add_template(url=f"{{{{ base_url }}}}{path}/{{{{ params.user_id }}}}")
+    name = make_template(url=f"{{{{ base_url }}}}{path}/{{{{ params.user_id }}}}")
 
     result = testbed.run(name, "GET", {})
 
     assert result.status == "FAILED"
     assert result.states == CAUGHT_PATH
     assert result.error == "RenderError"  # the exception class name, as on AWS
-    assert "missing param 'user_id'" in json.loads(result.cause)["errorMessage"]
+    assert "missing param 'user_id'" in error_message(result)
     assert lambda_attempts(result) == 1  # render errors are not retried
     assert testbed.received(path) == []
 
 
-def test_api_timeout_is_retried_then_fails(testbed):
+def test_api_timeout_is_retried_then_fails(testbed, make_stub, make_template):
     path = f"/{unique('slow')}"
-    name = testbed.add_template(url=f"{{{{ base_url }}}}{path}", timeoutSeconds=1)
-    testbed.add_stub({"request": {"method": "GET", "path": path}, "response": {"status": 200, "delayMs": 4000}})
+    name = make_template(url=f"{{{{ base_url }}}}{path}", timeoutSeconds=1)
+    make_stub({"request": {"method": "GET", "path": path}, "response": {"status": 200, "delayMs": 4000}})
 
     result = testbed.run(name, "GET")
 
@@ -160,16 +147,16 @@ def test_api_timeout_is_retried_then_fails(testbed):
     assert len(testbed.received(path)) == 3
 
 
-def test_hostile_params_stay_in_their_slots(testbed):
+def test_hostile_params_stay_in_their_slots(testbed, make_stub, make_template):
     prefix = f"/{unique('hostile')}"
-    name = testbed.add_template(
+    name = make_template(
         "POST",
         url=f"{{{{ base_url }}}}{prefix}/{{{{ params.id }}}}",
         query={"q": "{{ params.q }}"},
         headers={"Content-Type": "application/json", "X-Note": "{{ params.note }}"},
         body={"text": "{{ params.text }}", "list": "{{ params.list }}"},
     )
-    testbed.add_stub({"request": {"method": "POST", "pathPattern": f"^{prefix}/.*"},
+    make_stub({"request": {"method": "POST", "pathPattern": f"^{prefix}/.*"},
                       "response": {"status": 200, "echo": True}})
     hostile = 'a"b\'c/d&e=f?g#h {{ 7*7 }} {% if %} naïve ☃ 日本'
     params = {"id": hostile, "q": hostile, "note": "quote\" & {{ x }} ok", "text": hostile, "list": [hostile, 1]}

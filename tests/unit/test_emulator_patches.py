@@ -97,3 +97,28 @@ def test_worker_key_matching_is_upstreams():
     assert not worker_updates.worker_key_matches(key, "Other", None, None, None)
     assert not worker_updates.worker_key_matches(key, "Fn", "1", None, None)
     assert not worker_updates.worker_key_matches(key, "Fn", None, "111111111111", None)
+
+
+def test_test_state_decides_retry_before_catch():
+    from testbed.patches import test_state_retry
+
+    state = {"Type": "Task", "Resource": "arn", "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 2}],
+             "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "F"}], "End": True}
+    request = {"definition": json.dumps(state), "mock": {"errorOutput": {"error": "Boom", "cause": "c"}},
+               "inspectionLevel": "DEBUG"}
+    answer = test_state_retry.retriable(request)
+    assert answer is not None and answer["status"] == "RETRIABLE"
+    assert answer["inspectionData"]["errorDetails"]["retryIndex"] == 0
+    assert test_state_retry.retriable({**request, "stateConfiguration": {"retrierRetryCount": 2}}) is None
+    other = {**request, "mock": {"errorOutput": {"error": "Other"}}}
+    assert test_state_retry.retriable(other) is None  # not retried: upstream catches it
+
+
+def test_emulator_config_drains_briefly():
+    from hypercorn.config import Config
+
+    from testbed.patches import fast_shutdown
+
+    fast_shutdown.apply()
+    assert Config().graceful_timeout == fast_shutdown.GRACEFUL_TIMEOUT_SECONDS
+    assert "HypercornConfig()" in inspect.getsource(upstream_object("ministack.app.main"))
