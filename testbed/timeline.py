@@ -123,8 +123,10 @@ def build(
 def _started(described: dict[str, Any], history: list[dict[str, Any]]) -> datetime:
     for event in history:
         if event["type"] == "ExecutionStarted":
-            return event["timestamp"]  # type: ignore[no-any-return]
-    return described["startDate"]  # type: ignore[no-any-return]
+            started: datetime = event["timestamp"]
+            return started
+    first: datetime = described["startDate"]
+    return first
 
 
 def _ms(start: datetime, moment: datetime) -> int:

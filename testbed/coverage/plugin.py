@@ -80,10 +80,10 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
 
 
 def _threshold(config: pytest.Config) -> float | None:
-    value = config.getoption("--sfn-cov-fail-under")
+    value: float | None = config.getoption("--sfn-cov-fail-under")
     if value is None and os.environ.get("TESTBED_SFN_COV_FAIL_UNDER"):
         value = float(os.environ["TESTBED_SFN_COV_FAIL_UNDER"])
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
