@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
     if not isinstance(params, dict):
         print("error: --params must be a JSON object, e.g. '{\"user_id\": \"42\"}'", file=sys.stderr)
         return 2
-    endpoint = args.endpoint or aws.endpoint_url()
+    endpoint = _endpoint(args)
     sfn = aws.client("stepfunctions", endpoint=endpoint)
     result = executions.run(
         sfn, _state_machine_arn(endpoint),
@@ -123,14 +123,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    endpoint = args.endpoint or aws.endpoint_url()
+    endpoint = _endpoint(args)
     arn = timeline_sources.execution_arn(_state_machine_arn(endpoint), args.execution)
     status = _print_timeline(args, endpoint, arn)
     return 0 if status == "SUCCEEDED" else 1
 
 
 def _executions(args: argparse.Namespace) -> int:
-    endpoint = args.endpoint or aws.endpoint_url()
+    endpoint = _endpoint(args)
     sfn = aws.client("stepfunctions", endpoint=endpoint)
     rows = timeline_sources.recent(sfn, _state_machine_arn(endpoint), args.limit)
     from testbed import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
@@ -153,6 +153,20 @@ def _print_timeline(args: argparse.Namespace, endpoint: str | None, arn: str) ->
     else:
         timeline_view.render(found, timeline_view.console())
     return found.status
+
+
+def _endpoint(args: argparse.Namespace) -> str:
+    """--endpoint, else AWS_ENDPOINT_URL, else the running stack's: never AWS by accident."""
+    endpoint = args.endpoint or aws.endpoint_url()
+    if endpoint:
+        return str(endpoint)
+    try:
+        stack = make_stack(None)
+        if stack.is_running():
+            return stack.endpoints.aws
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    raise StackError('no stack to talk to: `make up`, then `eval "$(make -s env)"` (or pass --endpoint URL)')
 
 
 def _state_machine_arn(endpoint: str | None) -> str:
@@ -179,11 +193,7 @@ def _render(args: argparse.Namespace) -> int:
         return 2
     method = args.method.upper()
     if args.from_table:
-        endpoint = args.endpoint or aws.endpoint_url()
-        if not endpoint:
-            print("error: --from-table needs a stack: set AWS_ENDPOINT_URL (eval \"$(make -s env)\") or --endpoint",
-                  file=sys.stderr)
-            return 2
+        endpoint = _endpoint(args)
         template, base_url, allowed, secrets = _deployed(args.template, method, endpoint)
         source = f"table {settings.TABLE_NAME} at {endpoint}"
     else:

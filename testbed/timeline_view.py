@@ -133,9 +133,13 @@ def _result_panel(timeline: Timeline) -> Panel:
 
 def render_executions(rows: list[dict[str, Any]], out: Console) -> None:
     table = Table(title="Recent executions (newest first)", title_justify="left")
-    for column in ("name", "status", "started", "duration", "template"):
-        table.add_column(column, justify="right" if column == "duration" else "left")
+    table.add_column("name", overflow="fold")  # whole, never cut with "…": it is what `testbed show` takes
+    table.add_column("status")
+    table.add_column("started (UTC)")
+    table.add_column("duration", justify="right")
+    table.add_column("template")
     for row in rows:
         status = Text(row["status"], style=_STATUS_STYLE.get(row["status"], ""))
-        table.add_row(row["name"], status, row["startedAt"], _ms(row["durationMs"]), row["template"] or "")
+        started = row["startedAt"][:19].replace("T", " ")
+        table.add_row(row["name"], status, started, _ms(row["durationMs"]), row["template"] or "")
     out.print(table)
