@@ -4,6 +4,8 @@ import json
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generic_api_call.errors import RenderError, SecretNotAllowed
 from generic_api_call.secrets import MASK, Secrets
@@ -89,3 +91,17 @@ def test_every_placement_of_a_secret_is_masked_as_sent(slot, encoding):
     assert "Zq9" in sent  # the secret is really sent ...
     masked = json.dumps(request.masked(), ensure_ascii=False)
     assert "Zq9" not in masked and MASK in masked, masked  # ... and masked in the form it is sent in
+
+
+@settings(max_examples=300, deadline=None)
+@given(secret=st.text(min_size=4, max_size=24), before=st.text(max_size=60), after=st.text(max_size=60),
+       limit=st.integers(min_value=0, max_value=150))
+def test_no_cut_ever_returns_part_of_a_secret(secret, before, after, limit):
+    secrets = secrets_with(secret)
+    out = secrets.cut(before + secret + after, limit)
+    assert len(out) <= limit
+    # Whatever is left of the secret is at most what the surrounding text already held.
+    for length in range(len(secret), 1, -1):
+        if secret[:length] in out:
+            assert secret[:length] in before + after, (secret, out)
+            break

@@ -49,12 +49,13 @@ def capped_headers(headers: Any, secrets: Secrets) -> tuple[dict[str, str], bool
     for index, (name, value) in enumerate(headers.items()):
         if index >= MAX_HEADERS:
             return kept, True
-        name = secrets.cut(str(name), MAX_HEADER_NAME_CHARS)
-        value = secrets.cut(str(value), MAX_HEADER_VALUE_CHARS)
+        name, value = str(name), str(value)
+        cut = cut or len(name) > MAX_HEADER_NAME_CHARS or len(value) > MAX_HEADER_VALUE_CHARS
+        name = secrets.cut(name, MAX_HEADER_NAME_CHARS)
+        value = secrets.cut(value, MAX_HEADER_VALUE_CHARS)
         size += json_chars(name) + json_chars(value) + 4
         if size > MAX_HEADERS_JSON_CHARS:
             return kept, True
-        cut = cut or len(value) == MAX_HEADER_VALUE_CHARS
         kept[name] = value
     return kept, cut
 
