@@ -53,6 +53,7 @@ def apply_fidelity_patches() -> None:
 
     if not getattr(lambda_svc._execute_function_warm, "__wrapped__", None):
         lambda_svc._execute_function_warm = _with_error_class(lambda_svc._execute_function_warm)
+    __import__("testbed.lambda_isolation").lambda_isolation.apply()  # Lambdas import their bundle only
 
 
 def main() -> int:
