@@ -47,8 +47,10 @@ class PublishedAsset:
 
 def deploy(assembly_dir: Path, parameters: dict[str, str], endpoint: str | None,
            stack_name: str = settings.STACK_NAME) -> DeployResult:
-    template_text = (assembly_dir / f"{stack_name}.template.json").read_text()
-    assets = json.loads((assembly_dir / f"{stack_name}.assets.json").read_text())
+    """Deploy the assembly's stack (its files are named for settings.STACK_NAME) as `stack_name`."""
+    artifact = settings.STACK_NAME
+    template_text = (assembly_dir / f"{artifact}.template.json").read_text()
+    assets = json.loads((assembly_dir / f"{artifact}.assets.json").read_text())
     cloudformation = aws.client("cloudformation", endpoint=endpoint)
     account = aws.client("sts", endpoint=endpoint).get_caller_identity()["Account"]
     region = cloudformation.meta.region_name

@@ -14,7 +14,8 @@ import zipfile
 import pytest
 
 from testbed import settings
-from tests.support import Testbed, unique
+from tests.support import Testbed as Bed
+from tests.support import unique
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +42,7 @@ def _zip(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def test_a_dependency_missing_from_the_bundle_does_not_import(testbed: Testbed) -> None:
+def test_a_dependency_missing_from_the_bundle_does_not_import(testbed: Bed) -> None:
     lambda_ = testbed.client("lambda")
     role = testbed.client("iam").get_role(RoleName=settings.LAMBDA_ROLE_NAME)["Role"]["Arn"]
     name = unique("probe")
