@@ -15,6 +15,7 @@ from pathlib import Path
 
 from aws_cdk import (
     Acknowledgment,
+    ArnFormat,
     AssetHashType,
     BundlingOptions,
     CfnOutput,
@@ -95,7 +96,7 @@ class ApiTemplateStack(Stack):
             resources=[f"{log_group.log_group_arn}"]))
         ssm_arn = self.format_arn(service="ssm", resource="parameter", resource_name=f"{prefix}/*")
         secret_arn = self.format_arn(service="secretsmanager", resource="secret", resource_name=f"{prefix}/*",
-                                     arn_format=self._colon_format())
+                                     arn_format=ArnFormat.COLON_RESOURCE_NAME)
         lambda_role.add_to_policy(iam.PolicyStatement(
             sid="ReadTemplateSecrets", actions=["ssm:GetParameter", "secretsmanager:GetSecretValue"],
             resources=[ssm_arn, secret_arn]))
@@ -146,13 +147,6 @@ class ApiTemplateStack(Stack):
         CfnOutput(self, config.OUTPUT_FUNCTION_ARN, value=function.function_arn)
         CfnOutput(self, config.OUTPUT_STATE_MACHINE_ARN, value=state_machine.state_machine_arn)
         self._acknowledge(lambda_role, function, state_machine)
-
-
-    @staticmethod
-    def _colon_format() -> object:
-        from aws_cdk import ArnFormat
-
-        return ArnFormat.COLON_RESOURCE_NAME
 
 
     def _acknowledge(self, lambda_role: iam.Role, function: lambda_.Function, state_machine: sfn.StateMachine) -> None:
