@@ -41,8 +41,8 @@ status: venv ## is the stack running?
 test: venv ## unit + integration tests (integration tests start their own stacks)
 	$(PY) -m pytest
 
-test-unit: venv ## unit tests only (no stack)
-	$(PY) -m pytest tests/unit tests/mockapi
+test-unit: venv ## unit, mock API and infra (synth, assertions, lint) tests: no stack
+	$(PY) -m pytest tests/unit tests/mockapi tests/infra
 
 bench: venv ## benchmark: stack start, seed, execution latency, rendering (prints figures)
 	$(PY) benchmarks/bench_workflow.py
