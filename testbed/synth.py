@@ -9,6 +9,7 @@ synthesized again. Each new assembly is checked (`testbed.deploy_checks`) before
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib.util
 import json
@@ -64,11 +65,18 @@ def synthesize(
     outdir = outdir or settings.STATE_DIR / "cdk.out"
     context = dict(EMULATOR_CONTEXT if context is None else context)
     wanted = inputs_hash(context)
-    stamp = outdir / _HASH_FILE
-    if not force and stamp.is_file() and stamp.read_text() == wanted:
-        return Assembly(outdir, synthesized=False)
-    _check_tools()
     outdir.parent.mkdir(parents=True, exist_ok=True)
+    # One synth per output folder at a time (a test session and `make up` may race).
+    with (outdir.parent / f".{outdir.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stamp = outdir / _HASH_FILE
+        if not force and stamp.is_file() and stamp.read_text() == wanted:
+            return Assembly(outdir, synthesized=False)
+        return _synthesize(outdir, context, wanted)
+
+
+def _synthesize(outdir: Path, context: dict[str, str], wanted: str) -> Assembly:
+    _check_tools()
     # Synthesize beside the target and swap: a failed synth never leaves a half assembly.
     staging = Path(tempfile.mkdtemp(prefix="cdk.out-", dir=outdir.parent))
     env = {
