@@ -26,7 +26,7 @@ from testbed import deploy_checks, settings
 # The emulator's context: `make down` must leave nothing behind.
 EMULATOR_CONTEXT = {"removalPolicy": "destroy"}
 _INPUTS = ("infra", "lambdas/generic_api_call", "statemachines")
-_SKIP_PARTS = {"__pycache__", "cdk.out", "node_modules", ".pytest_cache", ".mypy_cache"}
+_SKIP_PARTS = {"__pycache__", "node_modules", ".pytest_cache", ".mypy_cache"}
 _HASH_FILE = ".testbed-inputs"
 
 
@@ -53,9 +53,14 @@ def inputs_hash(context: dict[str, str], root: Path = settings.ROOT) -> str:
     for folder in _INPUTS:
         for path in sorted((root / folder).rglob("*")):
             relative = path.relative_to(root)
-            if path.is_file() and not _SKIP_PARTS.intersection(relative.parts) and path.suffix != ".pyc":
+            if path.is_file() and not _generated(relative.parts) and path.suffix != ".pyc":
                 digest.update(relative.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
+
+
+def _generated(parts: tuple[str, ...]) -> bool:
+    """Build output under infra/ (cdk.out, its staging folders, node_modules): not an input."""
+    return bool(_SKIP_PARTS.intersection(parts)) or any(part.startswith("cdk.out") for part in parts)
 
 
 def synthesize(
@@ -67,7 +72,10 @@ def synthesize(
     wanted = inputs_hash(context)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     # One synth per output folder at a time (a test session and `make up` may race).
-    with (outdir.parent / f".{outdir.name}.lock").open("w") as lock:
+    lock_dir = settings.STATE_DIR / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    lock_name = hashlib.sha256(str(outdir.resolve()).encode()).hexdigest()[:16]
+    with (lock_dir / f"synth-{lock_name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         stamp = outdir / _HASH_FILE
         if not force and stamp.is_file() and stamp.read_text() == wanted:
