@@ -84,6 +84,7 @@ def _named_resources(endpoint: str | None) -> list[tuple[str, Any]]:
     lambda_ = aws.client("lambda", endpoint=endpoint)
     iam = aws.client("iam", endpoint=endpoint)
     sfn = aws.client("stepfunctions", endpoint=endpoint)
+    logs = aws.client("logs", endpoint=endpoint)
 
     def probe(call: Any, **kwargs: Any) -> Any:
         def exists() -> bool:
@@ -100,7 +101,12 @@ def _named_resources(endpoint: str | None) -> list[tuple[str, Any]]:
         pages = sfn.get_paginator("list_state_machines").paginate()
         return any(m["name"] == settings.STATE_MACHINE_NAME for page in pages for m in page["stateMachines"])
 
+    def log_group() -> bool:
+        groups = logs.describe_log_groups(logGroupNamePrefix=settings.LOG_GROUP_NAME)["logGroups"]
+        return any(g["logGroupName"] == settings.LOG_GROUP_NAME for g in groups)
+
     return [
+        (f"log group {settings.LOG_GROUP_NAME}", log_group),
         (f"table {settings.TABLE_NAME}", probe(dynamodb.describe_table, TableName=settings.TABLE_NAME)),
         (f"function {settings.FUNCTION_NAME}", probe(lambda_.get_function, FunctionName=settings.FUNCTION_NAME)),
         (f"role {settings.LAMBDA_ROLE_NAME}", probe(iam.get_role, RoleName=settings.LAMBDA_ROLE_NAME)),
