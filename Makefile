@@ -3,10 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-REQUIREMENTS := requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
+REQUIREMENTS := requirements.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down status env watch test test-unit coverage lint typecheck bench base-image clean
+.PHONY: help venv up down status env watch test test-unit coverage lint typecheck bench base-image clean synth cdk-cli
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,6 +21,15 @@ $(STAMP): $(REQUIREMENTS)
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create the virtualenv with the pinned dependencies
+
+synth: venv ## synthesize infra/ for AWS into infra/cdk.out (cfn-lint, statelint, cdk-nag); skipped when unchanged
+	$(PY) -m testbed synth
+
+cdk-cli: infra/node_modules/.package-lock.json ## install the pinned AWS CDK CLI (infra/package.json) with npm ci
+
+infra/node_modules/.package-lock.json: infra/package.json infra/package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm is needed for the CDK CLI: apt-get install npm (or install Node.js 18+)"; exit 1; }
+	cd infra && npm ci --no-audit --no-fund
 
 up: venv ## start the stack (Docker if an engine answers, else embedded; BACKEND=docker|embedded), seed it
 	$(PY) -m testbed up
@@ -40,8 +49,8 @@ watch: venv ## re-deploy templates / Lambda / state machine to the running stack
 test: venv ## unit + integration tests (integration tests start their own stacks)
 	$(PY) -m pytest
 
-test-unit: venv ## unit tests only (no stack)
-	$(PY) -m pytest tests/unit tests/mockapi
+test-unit: venv ## unit, mock API and infra (synth, assertions, lint) tests: no stack
+	$(PY) -m pytest tests/unit tests/mockapi tests/infra
 
 bench: venv ## per backend: floor, Pass-only, workflow, throughput at 1/4/16 (figures + .testbed/reports/*.json)
 	$(PY) benchmarks/bench_workflow.py $(BENCH_ARGS)

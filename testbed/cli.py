@@ -15,13 +15,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from generic_api_call import secret_store
 from generic_api_call.errors import GenericApiCallError
 from generic_api_call.template import Template, from_dynamodb_item
-from testbed import aws, backends, dryrun, executions, settings, timeline_sources
+from testbed import aws, backends, dryrun, executions, settings, synth, timeline_sources
 from testbed.backends import make_stack
+from testbed.deploy import DeployError
+from testbed.deploy_checks import CheckError
 from testbed.packaging import PackagingError
 from testbed.probes import NotReady
 from testbed.seed import SeedConfig, SeedError, allowed_hosts, seed
 from testbed.stack import StackError
 from testbed.statemachine import DefinitionError
+from testbed.synth import SynthError
 from testbed.templates import TEMPLATE_SUFFIXES, TemplateFileError, load_file
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # the mock API of a default `make up`
@@ -29,6 +32,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # the mock API of a default `make up
 USER_ERRORS = (
     StackError, NotReady, SeedError, TemplateFileError, DefinitionError, PackagingError,
     executions.ExecutionTimeout, timeline_sources.ExecutionNotFound, GenericApiCallError,
+    SynthError, DeployError, CheckError,
 )
 
 
@@ -42,6 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     except (ClientError, BotoCoreError) as exc:
         print(f"error: AWS call failed: {exc}", file=sys.stderr)
         return 1
+
+
+def _synth(args: argparse.Namespace) -> int:
+    context = dict(synth.EMULATOR_CONTEXT if args.emulator else {})
+    default_out = settings.STATE_DIR / "cdk.out" if args.emulator else settings.ROOT / "infra" / "cdk.out"
+    assembly = synth.synthesize(Path(args.out) if args.out else default_out, context, force=args.force)
+    state = "synthesized" if assembly.synthesized else "nothing changed (inputs unchanged)"
+    print(f"{assembly.template_path}: {state}; cfn-lint and statelint clean")
+    return 0
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -93,7 +106,8 @@ def _seed(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     report = seed(SeedConfig(api_base_url=args.api_base_url, endpoint=args.endpoint,
-                             templates_dir=Path(args.templates), templates_only=args.templates_only))
+                             templates_dir=Path(args.templates), templates_only=args.templates_only,
+                             assembly=Path(args.assembly) if args.assembly else None, log_level=args.log_level))
     if args.json:
         print(report.to_json())
         return 0
@@ -290,13 +304,24 @@ def _parser() -> argparse.ArgumentParser:
     add("watch", _watch, "re-deploy templates, Lambda and state machine to the running stack on change").add_argument(
         "--backend", choices=["auto", "embedded", "docker"], default=None, help="default: the stack `up` started")
 
-    seed_cmd = add("seed", _seed, "seed a running emulator (AWS_ENDPOINT_URL) idempotently")
+    seed_cmd = add("seed", _seed, "deploy the CDK app's stack to a running emulator, load the templates")
     seed_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")
     seed_cmd.add_argument("--api-base-url", required=True, help="where the Lambda reaches the external API")
     seed_cmd.add_argument("--templates", default=str(settings.TEMPLATES_DIR), help="template files folder")
     seed_cmd.add_argument("--templates-only", action="store_true",
-                          help="write the table and templates only (fast, after editing templates)")
+                          help="write the templates only, to the deployed table (fast, after editing templates)")
+    seed_cmd.add_argument("--assembly", default=None,
+                          help="a synthesized cloud assembly (cdk.out) to deploy; default: synthesize infra/")
+    seed_cmd.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                          help="the Lambda's LOG_LEVEL (stack parameter)")
     seed_cmd.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    synth_cmd = add("synth", _synth, "synthesize infra/ (skipped when unchanged), lint the template and the ASL")
+    synth_cmd.add_argument("--out", default=None,
+                           help="output folder (default: infra/cdk.out, with --emulator .testbed/cdk.out)")
+    synth_cmd.add_argument("--emulator", action="store_true",
+                           help="the emulator's context (removalPolicy=destroy); default: cdk.json's (AWS)")
+    synth_cmd.add_argument("--force", action="store_true", help="synthesize even when the inputs are unchanged")
 
     run_cmd = add("run", _run, "start an execution and wait for its end")
     run_cmd.add_argument("template", help="template name (PK)")

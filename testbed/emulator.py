@@ -11,7 +11,8 @@ testbed depends on it, and remove its fixed per-execution overhead:
   match on it), taken from the worker's own report, which a message cannot forge;
 - worker_reuse: a handler exception keeps the Lambda worker warm (no cold start after it);
 - worker_updates: a Lambda update lets in-flight invocations finish;
-- fast_shutdown: SIGTERM stops it in 0.2 s instead of waiting 3 s for idle keep-alive clients.
+- fast_shutdown: SIGTERM stops it in 0.2 s instead of waiting 3 s for idle keep-alive clients;
+- lambda_isolation: a Python Lambda imports only its bundle and the AWS runtime's SDK.
 
 Used by the embedded stack and the MiniStack image alike.
 """

@@ -1,32 +1,31 @@
-"""Seed a stack, idempotently: table, templates, Lambda, state machine.
+"""Seed a stack: deploy the CDK app's stack, then load the template items, idempotently.
 
-Everything is validated and built before the first write (template files, the Lambda zip,
-the state machine definition), so a bad input leaves the stack as it was. Each resource is
-compared with what is deployed and written only when it differs: a second run reports
-that nothing changed.
+Infrastructure comes from one place, the CDK app in infra/: `seed` synthesizes it (skipped
+when unchanged, `testbed.synth`), deploys the assembly through the emulator's CloudFormation
+(`testbed.deploy`), then writes the templates (data, not infrastructure). Everything is
+validated before the first write (template files, the ASL file, the template), so a bad input
+leaves the stack as it was. Deploys to one emulator are serialized by a file lock. A second
+run reports that nothing changed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from testbed import aws, packaging, settings, statemachine, templates
-
-_WAITER = {"Delay": 1, "MaxAttempts": 120}
-_ASSUME_ROLE = {
-    "lambda": "lambda.amazonaws.com",
-    "states": "states.amazonaws.com",
-}
+from testbed import aws, deploy, settings, synth, templates
 
 
 class SeedError(RuntimeError):
-    """The stack is in a state the seed cannot reconcile (e.g. a table with another key)."""
+    """The stack is in a state the seed cannot reconcile (e.g. no table for --templates-only)."""
 
 
 @dataclass
@@ -58,17 +57,10 @@ class SeedConfig:
     api_base_url: str  # where the Lambda reaches the external API (the mock API locally)
     endpoint: str | None = None  # AWS endpoint; None: AWS_ENDPOINT_URL from the environment
     templates_dir: Path = settings.TEMPLATES_DIR
-    templates_only: bool = False  # table and templates; leave the Lambda and state machine as they are
-
-
-class Clients:
-    def __init__(self, endpoint: str | None) -> None:
-        self.dynamodb = aws.client("dynamodb", endpoint=endpoint)
-        self.lambda_ = aws.client("lambda", endpoint=endpoint)
-        self.stepfunctions = aws.client("stepfunctions", endpoint=endpoint)
-        self.iam = aws.client("iam", endpoint=endpoint)
-        self.sts = aws.client("sts", endpoint=endpoint)
-        self.region = self.dynamodb.meta.region_name
+    templates_only: bool = False  # templates only; the stack must be deployed already
+    assembly: Path | None = None  # a synthesized cloud assembly; None: synthesize infra/ (needs Node)
+    log_level: str = "INFO"
+    lock_dir: Path | None = None  # where deploy locks live; None: <state dir>/locks
 
 
 def validate(config: SeedConfig) -> list[templates.TemplateFile]:
@@ -80,25 +72,50 @@ def validate(config: SeedConfig) -> list[templates.TemplateFile]:
 
 def seed(config: SeedConfig) -> SeedReport:
     template_files = validate(config)
-    clients = Clients(config.endpoint)
+    dynamodb = aws.client("dynamodb", endpoint=config.endpoint)
     report = SeedReport()
-    if config.templates_only:
-        ensure_table(clients.dynamodb, report)
-        put_templates(clients.dynamodb, template_files, report)
-        return report
-    environment = {"API_BASE_URL": config.api_base_url, "ALLOWED_HOSTS": allowed_hosts(config.api_base_url)}
-    lambda_zip = packaging.build()
-    account = clients.sts.get_caller_identity()["Account"]
-    function_arn = f"arn:aws:lambda:{clients.region}:{account}:function:{settings.FUNCTION_NAME}"
-    definition = statemachine.render_definition({"GenericApiCallLambdaArn": function_arn})
-
-    ensure_table(clients.dynamodb, report)
-    put_templates(clients.dynamodb, template_files, report)
-    lambda_role = ensure_role(clients.iam, settings.LAMBDA_ROLE_NAME, "lambda", report)
-    ensure_function(clients.lambda_, lambda_zip, lambda_role, environment, report)
-    sfn_role = ensure_role(clients.iam, settings.STATE_MACHINE_ROLE_NAME, "states", report)
-    report.state_machine_arn = ensure_state_machine(clients.stepfunctions, definition, sfn_role, report)
+    with deploy_lock(config):
+        if config.templates_only:
+            _require_table(dynamodb)
+        else:
+            assembly = config.assembly or synth.synthesize().directory
+            result = deploy.deploy(assembly, {
+                settings.PARAM_API_BASE_URL: config.api_base_url,
+                settings.PARAM_ALLOWED_HOSTS: allowed_hosts(config.api_base_url),
+                settings.PARAM_LOG_LEVEL: config.log_level,
+            }, config.endpoint)
+            report.changed += result.changed
+            report.unchanged += result.unchanged
+            report.state_machine_arn = result.outputs.get(settings.OUTPUT_STATE_MACHINE_ARN, "")
+        put_templates(dynamodb, template_files, report)
+    if not report.state_machine_arn:
+        report.state_machine_arn = _state_machine_arn(config.endpoint)
     return report
+
+
+@contextmanager
+def deploy_lock(config: SeedConfig) -> Iterator[None]:
+    """One deploy at a time per emulator endpoint (two first deploys would both create the stack)."""
+    lock_dir = config.lock_dir or settings.STATE_DIR / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    target = config.endpoint or aws.endpoint_url() or "aws"
+    path = lock_dir / f"deploy-{re.sub(r'[^A-Za-z0-9]+', '_', target)}.lock"
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+def _require_table(dynamodb: Any) -> None:
+    try:
+        dynamodb.describe_table(TableName=settings.TABLE_NAME)
+    except dynamodb.exceptions.ResourceNotFoundException as exc:
+        raise SeedError(f"table {settings.TABLE_NAME} does not exist: deploy the stack first "
+                        "(`make up`, or `testbed seed` without --templates-only)") from exc
+
+
+def _state_machine_arn(endpoint: str | None) -> str:
+    account = aws.client("sts", endpoint=endpoint).get_caller_identity()["Account"]
+    return f"arn:aws:states:{aws.region()}:{account}:stateMachine:{settings.STATE_MACHINE_NAME}"
 
 
 def allowed_hosts(api_base_url: str) -> str:
@@ -110,32 +127,6 @@ def allowed_hosts(api_base_url: str) -> str:
     own = f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
     extra = [h.strip() for h in os.environ.get("TESTBED_ALLOWED_HOSTS_EXTRA", "").split(",") if h.strip()]
     return ",".join([own, *extra])
-
-
-def ensure_table(dynamodb: Any, report: SeedReport) -> None:
-    name = settings.TABLE_NAME
-    try:
-        table = dynamodb.describe_table(TableName=name)["Table"]
-    except dynamodb.exceptions.ResourceNotFoundException:
-        dynamodb.create_table(
-            TableName=name,
-            KeySchema=[
-                {"AttributeName": "PK", "KeyType": "HASH"},
-                {"AttributeName": "SK", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "PK", "AttributeType": "S"},
-                {"AttributeName": "SK", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig=_WAITER)
-        report.changed.append(f"table {name}: created")
-        return
-    keys = {(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]}
-    if keys != {("PK", "HASH"), ("SK", "RANGE")}:
-        raise SeedError(f"table {name} exists with key schema {sorted(keys)}; expected PK (HASH) and SK (RANGE)")
-    report.unchanged.append(f"table {name}")
 
 
 def put_templates(
@@ -182,81 +173,3 @@ def _transactions(files: list[templates.TemplateFile]) -> list[list[templates.Te
         batches[-1].append(template_file)
         size += item_bytes
     return batches
-
-
-def ensure_role(iam: Any, name: str, service: str, report: SeedReport) -> str:
-    try:
-        return iam.get_role(RoleName=name)["Role"]["Arn"]
-    except iam.exceptions.NoSuchEntityException:
-        pass
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Effect": "Allow",
-            "Principal": {"Service": _ASSUME_ROLE[service]},
-            "Action": "sts:AssumeRole",
-        }],
-    }
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
-    report.changed.append(f"role {name}: created")
-    return arn
-
-
-def ensure_function(
-    lambda_: Any, lambda_zip: packaging.LambdaZip, role_arn: str, environment: dict[str, str], report: SeedReport
-) -> None:
-    name = settings.FUNCTION_NAME
-    wanted = {
-        "Runtime": settings.LAMBDA_RUNTIME,
-        "Handler": settings.LAMBDA_HANDLER,
-        "Timeout": settings.LAMBDA_TIMEOUT_SECONDS,
-        "MemorySize": settings.LAMBDA_MEMORY_MB,
-        "Role": role_arn,
-        "Environment": {"Variables": environment},
-    }
-    try:
-        current = lambda_.get_function(FunctionName=name)["Configuration"]
-    except lambda_.exceptions.ResourceNotFoundException:
-        lambda_.create_function(FunctionName=name, Code={"ZipFile": lambda_zip.data}, **wanted)
-        lambda_.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=_WAITER)
-        report.changed.append(f"lambda {name}: created")
-        return
-    updated = []
-    if current.get("CodeSha256") != lambda_zip.code_sha256:
-        lambda_.update_function_code(FunctionName=name, ZipFile=lambda_zip.data)
-        lambda_.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=_WAITER)
-        updated.append("code")
-    if any(current.get(key) != value for key, value in wanted.items()):
-        lambda_.update_function_configuration(FunctionName=name, **wanted)
-        lambda_.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=_WAITER)
-        updated.append("configuration")
-    if updated:
-        report.changed.append(f"lambda {name}: {' and '.join(updated)} updated")
-    else:
-        report.unchanged.append(f"lambda {name}")
-
-
-def ensure_state_machine(stepfunctions: Any, definition: str, role_arn: str, report: SeedReport) -> str:
-    name = settings.STATE_MACHINE_NAME
-    arn = _find_state_machine(stepfunctions, name)
-    if arn is None:
-        arn = stepfunctions.create_state_machine(
-            name=name, definition=definition, roleArn=role_arn, type="STANDARD"
-        )["stateMachineArn"]
-        report.changed.append(f"state machine {name}: created")
-        return arn
-    current = stepfunctions.describe_state_machine(stateMachineArn=arn)
-    if statemachine.same_definition(current["definition"], definition) and current["roleArn"] == role_arn:
-        report.unchanged.append(f"state machine {name}")
-    else:
-        stepfunctions.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=role_arn)
-        report.changed.append(f"state machine {name}: updated")
-    return arn
-
-
-def _find_state_machine(stepfunctions: Any, name: str) -> str | None:
-    for page in stepfunctions.get_paginator("list_state_machines").paginate():
-        for machine in page["stateMachines"]:
-            if machine["name"] == name:
-                return machine["stateMachineArn"]
-    return None

@@ -1,29 +1,42 @@
-"""Names and paths shared by the seed, the stacks, the CLI and the tests."""
+"""Names and paths shared by the deploy, the stacks, the CLI and the tests.
+
+The deployment's names and the Lambda's runtime settings are defined once, in the CDK app
+(`infra/api_stack/config.py`), and re-exported here; the harness never restates them.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from api_stack.config import (  # noqa: F401  (re-exported for the harness and the tests)
+    ASL_PATH,
+    FUNCTION_NAME,
+    LAMBDA_ARN_PLACEHOLDER,
+    LAMBDA_DIR,
+    LAMBDA_HANDLER,
+    LAMBDA_MEMORY_MB,
+    LAMBDA_PACKAGE,
+    LAMBDA_ROLE_NAME,
+    LAMBDA_RUNTIME,
+    LAMBDA_TIMEOUT_SECONDS,
+    LOG_GROUP_NAME,
+    OUTPUT_STATE_MACHINE_ARN,
+    PARAM_ALLOWED_HOSTS,
+    PARAM_API_BASE_URL,
+    PARAM_LOG_LEVEL,
+    STACK_NAME,
+    STATE_MACHINE_NAME,
+    STATE_MACHINE_ROLE_NAME,
+    TABLE_NAME,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
 
-TABLE_NAME = "API_Template_Table"
-FUNCTION_NAME = "GenericApiCallLambda"
-STATE_MACHINE_NAME = "ApiCallStateMachine"
-LAMBDA_ROLE_NAME = "GenericApiCallLambdaRole"
-STATE_MACHINE_ROLE_NAME = "ApiCallStateMachineRole"
-
 TEMPLATES_DIR = ROOT / "seed" / "templates"
-ASL_PATH = ROOT / "statemachines" / "api_call.asl.json"
-LAMBDA_DIR = ROOT / "lambdas" / "generic_api_call"
-LAMBDA_PACKAGE = "generic_api_call"
-LAMBDA_HANDLER = "generic_api_call.handler.lambda_handler"
-LAMBDA_RUNTIME = "python3.11"
-LAMBDA_TIMEOUT_SECONDS = 30
-LAMBDA_MEMORY_MB = 256
 MOCKAPI_STUBS = ROOT / "mockapi" / "stubs.yaml"
 SFN_MOCK_CONFIG = ROOT / "localstack" / "sfn_mock_config.json"
 
-# Generated state (pid files, logs, build cache): gitignored. Containers that mount the
-# repository read-only point it elsewhere.
+# Generated state (pid files, logs, build cache, the synthesized assembly): gitignored.
+# Containers that mount the repository read-only point it elsewhere.
 STATE_DIR = Path(os.environ.get("TESTBED_STATE_DIR") or ROOT / ".testbed")

@@ -13,6 +13,7 @@ from testbed.patches import (
     execution_start,
     fast_shutdown,
     jsonpath_required,
+    lambda_isolation,
     test_state_retry,
     worker_reuse,
     worker_updates,
@@ -21,7 +22,7 @@ from testbed.patches import (
 # worker_reuse edits Worker.invoke's source, so it goes before error_names wraps that method.
 PATCHES = (
     execution_start, execution_input, jsonpath_required, test_state_retry, worker_reuse, error_names, worker_updates,
-    fast_shutdown,
+    fast_shutdown, lambda_isolation,
 )
 
 

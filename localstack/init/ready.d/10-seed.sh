@@ -1,12 +1,16 @@
 #!/bin/sh
-# Seed the emulator as soon as it answers: table, templates, Lambda, state machine.
-# MiniStack and LocalStack both run the scripts in /etc/localstack/init/ready.d once they
-# are up, and report them in their readiness endpoints, which the Compose healthchecks
-# read: `docker compose up --wait` returns only after this script has succeeded.
+# Deploy the stack and load the templates as soon as the emulator answers.
+# The image holds the synthesized CDK app (cdk.out, built by localstack/Dockerfile's synth
+# stage); `testbed seed --assembly` publishes its assets and creates or updates the stack
+# through the emulator's CloudFormation, then writes the templates. MiniStack and LocalStack
+# both run the scripts in /etc/localstack/init/ready.d once they are up, and report them in
+# their readiness endpoints, which the Compose healthchecks read: `docker compose up --wait`
+# returns only after this script has succeeded.
 set -eu
 
 home="${TESTBED_HOME:-/opt/testbed}"
 python="${TESTBED_SEED_PYTHON:-/opt/seed/bin/python}"
+assembly="${TESTBED_ASSEMBLY:-$home/cdk.out}"
 
 if [ ! -x "$python" ]; then
     # LocalStack's image has no seed venv: build one next to its own Python (needs PyPI).
@@ -17,6 +21,7 @@ if [ ! -x "$python" ]; then
 fi
 
 cd "$home"
-exec env PYTHONPATH="$home:$home/lambdas/generic_api_call" "$python" -m testbed seed \
+exec env PYTHONPATH="$home:$home/infra:$home/lambdas/generic_api_call" "$python" -m testbed seed \
+    --assembly "$assembly" \
     --endpoint "${AWS_ENDPOINT_URL:-http://localhost:4566}" \
     --api-base-url "${TESTBED_API_BASE_URL:-http://mockapi:8080}" "$@"

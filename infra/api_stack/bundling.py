@@ -1,0 +1,96 @@
+"""Bundle the Lambda without Docker: its package plus pip-installed wheels for Lambda's platform.
+
+CDK calls `LocalBundling.try_bundle` with an empty output folder; we fill it with the
+handler package and `pip install --target` of the pinned requirements, for
+`config.LAMBDA_PLATFORM` and the runtime's Python version (binary wheels only, as AWS
+needs). Installed wheels are cached per requirements content + platform, so a re-synth after
+a code change copies instead of downloading.
+
+`source_hash` is the asset hash: source files, requirements, platform and Python version.
+CDK's default hash would cover the source folder only, and a stale bundle would be reused
+after a platform change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import ILocalBundling
+
+from api_stack import config
+
+_SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+
+
+class BundlingError(RuntimeError):
+    """pip could not install the Lambda's requirements for its platform."""
+
+
+def source_files(lambda_dir: Path) -> list[Path]:
+    """The files that make the bundle: the handler package and the requirements."""
+    package = lambda_dir / config.LAMBDA_PACKAGE
+    files = [p for p in package.rglob("*")
+             if p.is_file() and not _SKIP_PARTS.intersection(p.parts) and p.suffix != ".pyc"]
+    return sorted([*files, lambda_dir / "requirements.txt"])
+
+
+def source_hash(lambda_dir: Path, platform: str = config.LAMBDA_PLATFORM) -> str:
+    digest = hashlib.sha256(f"{platform}|{config.LAMBDA_RUNTIME}\n".encode())
+    for path in source_files(lambda_dir):
+        digest.update(path.relative_to(lambda_dir).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def install_dependencies(requirements: Path, cache_dir: Path, platform: str = config.LAMBDA_PLATFORM) -> Path:
+    """pip install the requirements for `platform` into a cache folder keyed by their content."""
+    key = hashlib.sha256(requirements.read_bytes() + platform.encode() + config.LAMBDA_RUNTIME.encode())
+    target = cache_dir / f"lambda-deps-{key.hexdigest()[:16]}"
+    if target.is_dir():
+        return target
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # Install beside the target and rename: an interrupted install never looks complete.
+    staging = Path(tempfile.mkdtemp(prefix="lambda-deps-", dir=cache_dir))
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+        "--target", str(staging), "-r", str(requirements),
+        "--platform", platform, "--implementation", "cp", "--only-binary=:all:",
+        "--python-version", config.LAMBDA_RUNTIME.removeprefix("python"),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BundlingError(f"pip could not install {requirements} for {platform}:\n{result.stderr.strip()[-2000:]}")
+    for scripts in staging.glob("bin"):  # console scripts are of no use in a Lambda
+        shutil.rmtree(scripts)
+    try:
+        staging.rename(target)
+    except OSError:  # another synth finished first; its copy is as good as ours
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+@jsii.implements(ILocalBundling)
+class LocalBundling:
+    """ILocalBundling: CDK never needs Docker for this asset."""
+
+    def __init__(self, lambda_dir: Path, cache_dir: Path, platform: str = config.LAMBDA_PLATFORM) -> None:
+        self.lambda_dir = lambda_dir
+        self.cache_dir = cache_dir
+        self.platform = platform
+
+    def try_bundle(self, output_dir: str, *args: Any, **kwargs: Any) -> bool:
+        deps = install_dependencies(self.lambda_dir / "requirements.txt", self.cache_dir, self.platform)
+        out = Path(output_dir)
+        shutil.copytree(deps, out, dirs_exist_ok=True)
+        package = self.lambda_dir / config.LAMBDA_PACKAGE
+        shutil.copytree(package, out / config.LAMBDA_PACKAGE, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns(*_SKIP_PARTS, "*.pyc"))
+        return True

@@ -1,0 +1,47 @@
+"""The deploy checks refuse what AWS would refuse: invalid ASL, a template cfn-lint rejects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from testbed import deploy_checks, settings, synth
+
+
+def test_the_project_asl_and_template_are_clean(assembly: synth.Assembly) -> None:
+    assert deploy_checks.asl_problems(settings.ASL_PATH) == []
+    assert deploy_checks.cfn_lint(assembly.template_path) == []
+
+
+def test_invalid_asl_is_refused_with_the_problem(tmp_path: Path) -> None:
+    definition = json.loads(settings.ASL_PATH.read_text())
+    definition["States"]["CheckTemplateExists"]["Default"] = "NoSuchState"
+    bad = tmp_path / "bad.asl.json"
+    bad.write_text(json.dumps(definition))
+    assert any("NoSuchState" in p for p in deploy_checks.asl_problems(bad))
+    (tmp_path / "t.json").write_text("{}")
+    with pytest.raises(deploy_checks.CheckError, match="not valid Amazon States Language"):
+        deploy_checks.check_assembly(tmp_path / "t.json", bad)
+
+
+def test_asl_that_is_not_json_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.asl.json"
+    bad.write_text("{not json")
+    assert deploy_checks.asl_problems(bad)[0].startswith("not JSON")
+
+
+def test_cfn_lint_findings_are_refused(template_json: dict, tmp_path: Path) -> None:
+    broken = json.loads(json.dumps(template_json))
+    table = next(r for r in broken["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table")
+    table["Properties"]["BillingMode"] = "FREE"
+    path = tmp_path / "broken.template.json"
+    path.write_text(json.dumps(broken))
+    assert any("FREE" in finding for finding in deploy_checks.cfn_lint(path))
+
+
+def test_synth_is_skipped_when_inputs_are_unchanged(assembly: synth.Assembly) -> None:
+    again = synth.synthesize(assembly.directory, context={})
+    assert again.synthesized is False
+    assert synth.inputs_hash({}) != synth.inputs_hash(synth.EMULATOR_CONTEXT)

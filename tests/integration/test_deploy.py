@@ -1,0 +1,132 @@
+"""The stack is the CDK app's template, deployed through the emulator's CloudFormation, with guards."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testbed import aws, deploy, deploy_checks, settings, synth
+from testbed.embedded import EmbeddedStack
+from testbed.probes import free_port
+from testbed.seed import SeedConfig, SeedReport, seed
+from tests.support import Testbed as Bed
+
+pytestmark = pytest.mark.integration
+
+
+def _function_resource(assembly: synth.Assembly) -> dict:
+    import json
+
+    template = json.loads(assembly.template_path.read_text())
+    return next(r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
+
+
+def test_describe_stacks_shows_the_stack_and_the_resources_the_tests_use(testbed: Bed) -> None:
+    cloudformation = testbed.client("cloudformation")
+    (stack,) = cloudformation.describe_stacks(StackName=settings.STACK_NAME)["Stacks"]
+    assert stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+    assert outputs["StateMachineArn"] == testbed.state_machine_arn
+    assert outputs["TableName"] == settings.TABLE_NAME
+    assert outputs["FunctionArn"].endswith(f":function:{settings.FUNCTION_NAME}")
+    resources = cloudformation.list_stack_resources(StackName=settings.STACK_NAME)["StackResourceSummaries"]
+    physical = {r["ResourceType"]: r["PhysicalResourceId"] for r in resources}
+    assert physical["AWS::DynamoDB::Table"] == settings.TABLE_NAME
+    assert physical["AWS::Lambda::Function"] == settings.FUNCTION_NAME
+    assert settings.STATE_MACHINE_NAME in physical["AWS::StepFunctions::StateMachine"]
+
+
+def test_the_function_runs_the_published_asset_and_a_mismatch_is_refused(testbed: Bed) -> None:
+    code = _function_resource(synth.synthesize())["Properties"]["Code"]
+    account = testbed.client("sts").get_caller_identity()["Account"]
+    bucket = f"cdk-hnb659fds-assets-{account}-{aws.region()}"
+    published = testbed.client("s3").get_object(Bucket=bucket, Key=code["S3Key"])["Body"].read()
+    sha = base64.b64encode(hashlib.sha256(published).digest()).decode()
+    function = testbed.client("lambda").get_function(FunctionName=settings.FUNCTION_NAME)["Configuration"]
+    assert function["CodeSha256"] == sha
+
+    template = {"Resources": {"F": {"Type": "AWS::Lambda::Function", "Properties": {
+        "FunctionName": settings.FUNCTION_NAME, "Code": {"S3Key": code["S3Key"]}}}}}
+    wrong = {"a": deploy.PublishedAsset(bucket, code["S3Key"], "not-the-deployed-code")}
+    with pytest.raises(deploy_checks.CheckError, match="not the published asset"):
+        deploy_checks.check_function(testbed.stack.endpoints.aws, template, wrong)
+
+
+def test_another_stack_with_the_same_names_is_refused(testbed: Bed) -> None:
+    with pytest.raises(deploy_checks.CheckError) as refused:
+        deploy.deploy(synth.synthesize().directory, {"ApiBaseUrl": "http://x:1", "AllowedHosts": "x:1"},
+                      testbed.stack.endpoints.aws, stack_name="SomeOtherStack")
+    message = str(refused.value)
+    assert f"table {settings.TABLE_NAME}" in message and f"function {settings.FUNCTION_NAME}" in message
+    assert "make down && make up" in message
+    cloudformation = testbed.client("cloudformation")
+    assert [s["StackName"] for s in cloudformation.describe_stacks()["Stacks"]
+            if s["StackStatus"] != "DELETE_COMPLETE"] == [settings.STACK_NAME]
+
+
+def test_a_parameter_change_updates_the_stack_and_the_function(testbed: Bed) -> None:
+    if testbed.stack.name != "embedded":
+        pytest.skip("the docker backend deploys the assembly built in its image; its hook is tested by the seed")
+    endpoint = testbed.stack.endpoints.aws
+    config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda, endpoint=endpoint,
+                        log_level="DEBUG")
+    try:
+        assert seed(config).changed[0] == f"stack {settings.STACK_NAME}: updated"
+        function = testbed.client("lambda").get_function_configuration(FunctionName=settings.FUNCTION_NAME)
+        assert function["Environment"]["Variables"]["LOG_LEVEL"] == "DEBUG"
+        assert function["LastUpdateStatus"] == "Successful"
+        assert testbed.get_item("get_user", "GET") is not None  # the update kept the table's items
+        assert testbed.run("get_user", "GET", {"user_id": "upd"}).status == "SUCCEEDED"
+    finally:
+        testbed.stack.seed()
+    assert testbed.stack.seed().changed == []
+
+
+@pytest.fixture
+def fresh_emulator(tmp_path: Path) -> Iterator[EmbeddedStack]:
+    stack = EmbeddedStack(run_dir=tmp_path / "stack", emulator_port=free_port(), mockapi_port=free_port())
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def test_resources_left_by_something_else_are_refused_by_name(fresh_emulator: EmbeddedStack, tmp_path: Path) -> None:
+    endpoint = fresh_emulator.endpoints.aws
+    aws.client("dynamodb", endpoint=endpoint).create_table(
+        TableName=settings.TABLE_NAME, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}])
+    config = SeedConfig(api_base_url=fresh_emulator.endpoints.mockapi, endpoint=endpoint, lock_dir=tmp_path)
+    with pytest.raises(deploy_checks.CheckError, match=f"table {settings.TABLE_NAME}"):
+        seed(config)
+    stacks = aws.client("cloudformation", endpoint=endpoint).describe_stacks()["Stacks"]
+    assert [s for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"] == []
+
+
+def test_two_first_deploys_at_once_both_succeed(fresh_emulator: EmbeddedStack, tmp_path: Path) -> None:
+    config = SeedConfig(api_base_url=fresh_emulator.endpoints.mockapi, endpoint=fresh_emulator.endpoints.aws,
+                        lock_dir=tmp_path)
+    reports: list[SeedReport] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            reports.append(seed(config))
+        except BaseException as exc:  # reported below, with the other thread's result
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert errors == []
+    created = [r for r in reports if f"stack {settings.STACK_NAME}: created" in r.changed]
+    assert len(created) == 1 and len(reports) == 2

@@ -1,0 +1,63 @@
+"""A Lambda imports only its bundle and what the AWS runtime provides, on every backend.
+
+Without testbed/patches/lambda_isolation.py, the embedded backend's Lambdas run with the harness's
+.venv on sys.path, so a dependency missing from the deployment zip (Jinja2, requests) still
+imports and the mistake shows only on AWS. This probe function bundles nothing but itself.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from testbed import settings
+from tests.support import Testbed as Bed
+from tests.support import unique
+
+pytestmark = pytest.mark.integration
+
+_PROBE = '''
+import importlib
+
+def handler(event, context):
+    found = {}
+    for name in event["modules"]:
+        try:
+            importlib.import_module(name)
+            found[name] = True
+        except ImportError:
+            found[name] = False
+    return found
+'''
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_a_dependency_missing_from_the_bundle_does_not_import(testbed: Bed) -> None:
+    lambda_ = testbed.client("lambda")
+    role = testbed.client("iam").get_role(RoleName=settings.LAMBDA_ROLE_NAME)["Role"]["Arn"]
+    name = unique("probe")
+    lambda_.create_function(FunctionName=name, Runtime=settings.LAMBDA_RUNTIME, Handler="probe.handler", Role=role,
+                            Code={"ZipFile": _zip({"probe.py": _PROBE})}, Timeout=30)
+    try:
+        lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
+        modules = ["jinja2", "requests", "markupsafe", "yaml", "ministack", "testbed", "generic_api_call",
+                   "boto3", "botocore", "json"]
+        response = lambda_.invoke(FunctionName=name, Payload=json.dumps({"modules": modules}).encode())
+        found = json.loads(response["Payload"].read())
+        assert "FunctionError" not in response, found
+        # Not in the bundle, not in the AWS runtime: must not import (the harness's venv has them all).
+        assert {m: found[m] for m in modules[:7]} == dict.fromkeys(modules[:7], False)
+        # The AWS Python runtime provides the SDK, and the standard library is there.
+        assert found["boto3"] and found["botocore"] and found["json"]
+    finally:
+        lambda_.delete_function(FunctionName=name)
