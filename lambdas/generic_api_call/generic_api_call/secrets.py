@@ -124,12 +124,19 @@ class Secrets:
         return text
 
     def mask_tail(self, text: str) -> str:
-        """Mask a secret's prefix at the end of a text that was cut (e.g. a body read up to a cap)."""
+        """Mask a secret's prefix at the end of a text that was cut (e.g. a body read up to a cap).
+
+        The longest prefix of ANY form is removed: a short prefix of one form (the first
+        character of `a%2Fa...`) can end the text while a longer prefix of another (`a/a`)
+        ends there too, and removing only the short one would return the rest in clear.
+        """
+        longest = 0
         for form in self._forms:
-            for length in range(min(len(form) - 1, len(text)), 0, -1):
+            for length in range(min(len(form) - 1, len(text)), longest, -1):
                 if text.endswith(form[:length]):
-                    return text[:-length] + MASK
-        return text
+                    longest = length
+                    break
+        return text[:-longest] + MASK if longest else text
 
     def cut(self, text: str, limit: int, mark: str = CUT_MARK) -> str:
         """At most `limit` characters, masked before the cut, with no partial secret at the end."""

@@ -1,0 +1,131 @@
+"""A second red-team pass on the Lambda after issue 8: each test failed before its fix.
+
+In process, as in test_handler_attacks.py: the handler (or the renderer) driven as Lambda
+would, with real local sockets as upstreams; only the secret store is a dict.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from generic_api_call import limits, secret_store
+from generic_api_call.errors import InvalidTemplate, RenderError
+from generic_api_call.handler import lambda_handler
+from generic_api_call.render import check_syntax, render_request
+from generic_api_call.secrets import MASK, Secrets
+from generic_api_call.template import from_plain
+from testbed.templates import to_item
+
+from .test_handler_attacks import RECEIVED, Context, serve
+
+# An AWS-style secret key: '/' is percent-encoded in some forms, and its first character
+# comes back after the '/' (so a short prefix of the encoded form ends the cut text).
+SLASHED = "wJa/wlrXUtnFEMIK7MDENG"
+SECRETS = {"ssm:/r/slashed": SLASHED}
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    httpd, url = serve()
+    yield url
+    httpd.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def lambda_env(monkeypatch: pytest.MonkeyPatch, upstream: str) -> None:
+    monkeypatch.setenv("API_BASE_URL", upstream)
+    monkeypatch.setenv("ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setattr(secret_store, "resolver", lambda: SECRETS.__getitem__)
+    RECEIVED.clear()
+
+
+def invoke(params: dict[str, Any] | None = None, method: str = "GET", **fields: Any) -> dict[str, Any]:
+    plain = {"PK": "redteam", "SK": method, "url": "{{ base_url }}/", "secrets": list(SECRETS), **fields}
+    return lambda_handler({"template": to_item(plain), "params": params or {}}, Context())
+
+
+# --- a cut that ends in a short prefix of one form and a long prefix of another -------------
+
+def test_mask_tail_removes_the_longest_partial_secret_of_any_form():
+    secrets = Secrets("t", ["ssm:/r/slashed"], SECRETS.__getitem__)
+    secrets.value("ssm:/r/slashed")
+    for length in range(1, len(SLASHED)):
+        masked = secrets.mask_tail("pad:" + SLASHED[:length])
+        assert masked == "pad:" + MASK, (length, masked)
+
+
+@pytest.mark.parametrize("kept", range(1, len(SLASHED)))
+def test_a_body_cut_never_returns_a_prefix_of_a_secret_with_a_slash(kept):
+    # The upstream echoes the secret so that the body cap keeps its first `kept` characters;
+    # after the second 'w' (kept=5) the %2F form's first character also ends the text.
+    pad = limits.MAX_BODY_BYTES - kept
+    result = invoke({"n": pad}, url="{{ base_url }}/pad-body?n={{ params.n }}",
+                    headers={"X-Token": "{{ secret('ssm:/r/slashed') }}"})
+    assert result["truncated"] is True
+    tail = result["body"][-40:]
+    for length in range(2, len(SLASHED) + 1):
+        assert SLASHED[:length] not in tail, (length, tail)
+
+
+# --- memory: lists made by calls and filters were not counted -------------------------------
+
+LIST_HOARDERS = {
+    "split": "{% set s = 'ab ' * 21845 %}{% macro m(n) %}"
+    + "".join(f"{{% set a{i} = s.split() %}}" for i in range(20))
+    + "{{ m(n - 1) if n else '' }}{% endmacro %}{{ m(100) }}",
+    "list_filter": "{% set s = 'ab' * 32767 %}{% macro m(n) %}"
+    + "".join(f"{{% set a{i} = s|list %}}" for i in range(20))
+    + "{{ m(n - 1) if n else '' }}{% endmacro %}{{ m(100) }}",
+    "repeat": "{% macro m(n) %}" + "".join(f"{{% set a{i} = [0] * 13000 %}}" for i in range(20))
+    + "{{ m(n - 1) if n else '' }}{% endmacro %}{{ m(100) }}",
+    "literals": "{% for i in range(99999) %}{% set a = [" + ",".join(["0"] * 1000) + "] %}{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("name", LIST_HOARDERS)
+def test_lists_made_by_calls_count_against_the_memory_budget(name):
+    # A separate process: its peak RSS is the Lambda's memory, which tracemalloc would slow.
+    script = textwrap.dedent(f"""
+        import resource, sys
+        from generic_api_call.errors import RenderError
+        from generic_api_call.render import render_request
+        from generic_api_call.template import from_plain
+        template = from_plain({{"PK": "t", "SK": "POST", "url": "http://h/", "body": {LIST_HOARDERS[name]!r}}})
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        try:
+            render_request(template, {{}}, "http://h")
+        except RenderError as exc:
+            print(exc)
+        else:
+            sys.exit("rendered")
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr + done.stdout
+    message, grown = done.stdout.strip().splitlines()
+    print(f"{name}: grew {grown} MiB: {message}")
+    assert int(grown) < 64, message
+
+
+# --- internal filters were reachable by name through map --------------------------------------
+
+@pytest.mark.parametrize(("url", "params"), [
+    ("http://h/{{ [params.p]|map('literal')|first }}", {"p": "../admin?role=admin#"}),
+    ("http://h/{{ [params.p]|map(params.f)|first }}", {"p": "../admin?role=admin#", "f": "literal"}),
+    ("http://h/{{ [[params.p]]|map('built')|first|first }}", {"p": "x"}),
+    ("http://h/{{ [params.p]|map('loop_guard')|first|first }}", {"p": "x"}),
+])
+def test_internal_filters_cannot_be_called_by_name(url, params):
+    template = from_plain({"PK": "t", "SK": "GET", "url": url})
+    try:
+        check_syntax(template)
+    except InvalidTemplate:
+        return  # refused when validated: fine too
+    with pytest.raises(RenderError, match="filter"):
+        render_request(template, params, "http://h")
