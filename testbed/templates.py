@@ -67,6 +67,8 @@ def load_file(path: Path) -> TemplateFile:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: e.g. an integer of over 4300 digits
         raise TemplateFileError(path, f"cannot be read as YAML/JSON: {exc}") from exc
+    except RecursionError:  # PyYAML's parser recurses: a few hundred nested brackets overflow it
+        raise TemplateFileError(path, "cannot be read as YAML/JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise TemplateFileError(path, "must contain a map with 'name', 'method' and 'url'")
     for required in ("name", "method"):

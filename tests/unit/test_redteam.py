@@ -20,7 +20,7 @@ from generic_api_call.handler import lambda_handler
 from generic_api_call.render import check_syntax, render_request
 from generic_api_call.secrets import MASK, Secrets
 from generic_api_call.template import from_plain
-from testbed.templates import to_item
+from testbed.templates import TemplateFileError, load_file, to_item
 
 from .test_handler_attacks import RECEIVED, Context, serve
 
@@ -129,3 +129,28 @@ def test_internal_filters_cannot_be_called_by_name(url, params):
         return  # refused when validated: fine too
     with pytest.raises(RenderError, match="filter"):
         render_request(template, params, "http://h")
+
+
+# --- template fields the seed accepted and the Lambda could never send ----------------------
+
+@pytest.mark.parametrize("name", ["X Bad", "X-A\r\nInjected", "", "X-A:", "Ümlaut"])
+def test_a_header_name_that_is_not_an_http_token_is_an_invalid_template(name):
+    with pytest.raises(InvalidTemplate, match="headers"):
+        invoke(headers={name: "v"})
+    assert RECEIVED == []
+
+
+# --- the seed's validation: anything odd in a file is a named refusal, never a traceback -----
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("url: 'http://h/'\n1: x\nfoo: y\n", "unknown field"),
+    ("url: 'http://h/'\n~: x\nfoo: y\n", "unknown field"),
+    ("url: 'http://h/'\nbody: " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
+    ("url: 'http://h/'\nheaders: {'X Bad': v}\n", "headers"),
+])
+def test_an_odd_template_file_is_refused_naming_the_file(tmp_path, text, reason):
+    path = tmp_path / "odd.POST.yaml"
+    path.write_text("name: odd\nmethod: POST\n" + text, encoding="utf-8")
+    with pytest.raises(TemplateFileError, match=reason) as caught:
+        load_file(path)
+    assert str(path) in str(caught.value)
