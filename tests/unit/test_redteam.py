@@ -6,10 +6,13 @@ would, with real local sockets as upstreams; only the secret store is a dict.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -22,18 +25,51 @@ from generic_api_call.secrets import MASK, Secrets
 from generic_api_call.template import from_plain
 from testbed.templates import TemplateFileError, load_file, to_item
 
-from .test_handler_attacks import RECEIVED, Context, serve
+from .test_handler_attacks import RECEIVED, Context, Upstream, serve
 
 # An AWS-style secret key: '/' is percent-encoded in some forms, and its first character
 # comes back after the '/' (so a short prefix of the encoded form ends the cut text).
 SLASHED = "wJa/wlrXUtnFEMIK7MDENG"
-SECRETS = {"ssm:/r/slashed": SLASHED}
+ACCENTED = "pässwörd-123"  # latin-1: may go in a header
+EURO = "p€ss-w0rd-xyz"  # not latin-1: a body or a path only
+SECRETS = {"ssm:/r/slashed": SLASHED, "ssm:/r/accented": ACCENTED, "ssm:/r/euro": EURO}
+
+
+class BytesEcho(Upstream):
+    """Echoes the bytes it received, as many plain servers do: no charset of its own."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        token = self.headers.get("X-Token", "").encode("latin-1")  # the header's bytes, as received
+        if self.path == "/body-in-header":
+            headers, payload = {"X-Echo": body.decode("latin-1"), "Content-Type": "text/plain"}, b"ok"
+        elif self.path == "/body-as-text":  # text/* without a charset
+            headers, payload = {"Content-Type": "text/plain"}, body
+        else:  # the header's bytes in a UTF-8 body
+            headers, payload = {"Content-Type": "text/plain; charset=utf-8"}, b"token=" + token
+        self.send_response(200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _answer
 
 
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[str]:
     httpd, url = serve()
     yield url
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def bytes_echo() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), BytesEcho)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
 
 
@@ -71,6 +107,24 @@ def test_a_body_cut_never_returns_a_prefix_of_a_secret_with_a_slash(kept):
     tail = result["body"][-40:]
     for length in range(2, len(SLASHED) + 1):
         assert SLASHED[:length] not in tail, (length, tail)
+
+
+# --- a secret echoed as bytes, read back in another charset -----------------------------------
+
+@pytest.mark.parametrize(("path", "name", "fields"), [
+    ("/body-in-header", "euro", {"body": "t={{ secret('ssm:/r/euro') }}"}),  # UTF-8 bytes read as latin-1
+    ("/body-as-text", "euro", {"body": "t={{ secret('ssm:/r/euro') }}"}),  # text/* defaults to ISO-8859-1
+    ("/body-in-header", "accented", {"body": "t={{ secret('ssm:/r/accented') }}"}),
+    ("/header-in-body", "accented", {"headers": {"X-Token": "{{ secret('ssm:/r/accented') }}"}}),  # latin-1 as UTF-8
+])
+def test_a_secret_echoed_as_bytes_is_masked_in_any_charset_the_lambda_reads_it_in(bytes_echo, path, name, fields):
+    result = invoke(method="POST", url=bytes_echo + path, **fields)
+    secret = SECRETS[f"ssm:/r/{name}"]
+    shown = json.dumps(result, ensure_ascii=False)
+    assert MASK in shown, shown
+    for part in ("ss-w0rd", "ssw", "rd-123"):
+        if part in secret:
+            assert part not in shown, shown
 
 
 # --- memory: lists made by calls and filters were not counted -------------------------------
