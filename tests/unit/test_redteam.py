@@ -7,12 +7,13 @@ would, with real local sockets as upstreams; only the secret store is a dict.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import textwrap
 import threading
 from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -26,6 +27,8 @@ from generic_api_call.template import from_plain
 from testbed.templates import TemplateFileError, load_file, to_item
 
 from .test_handler_attacks import RECEIVED, Context, Upstream, serve
+
+REAL_RESOLVER = secret_store.resolver  # before the fixture replaces it
 
 # An AWS-style secret key: '/' is percent-encoded in some forms, and its first character
 # comes back after the '/' (so a short prefix of the encoded form ends the cut text).
@@ -208,3 +211,42 @@ def test_an_odd_template_file_is_refused_naming_the_file(tmp_path, text, reason)
     with pytest.raises(TemplateFileError, match=reason) as caught:
         load_file(path)
     assert str(path) in str(caught.value)
+
+
+# --- logs: libraries log URLs and response bodies at DEBUG ------------------------------------
+
+class FakeSsm(BaseHTTPRequestHandler):
+    """SSM's GetParameter over a real socket, so botocore parses (and would log) a real answer."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        payload = json.dumps({"Parameter": {"Name": "/r/slashed", "Type": "SecureString", "Value": SLASHED}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_no_secret_reaches_the_logs_when_the_runtime_logs_at_debug(monkeypatch, caplog):
+    ssm = ThreadingHTTPServer(("127.0.0.1", 0), FakeSsm)
+    threading.Thread(target=ssm.serve_forever, daemon=True).start()
+    monkeypatch.setattr(secret_store, "resolver", REAL_RESOLVER)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{ssm.server_address[1]}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    caplog.set_level(logging.DEBUG)  # what the runtime does with the Lambda's log level set to DEBUG
+    try:
+        result = invoke(url="{{ base_url }}/x/{{ secret('ssm:/r/slashed') }}",
+                        query={"key": "{{ secret('ssm:/r/slashed') }}"})
+    finally:
+        ssm.shutdown()
+    assert result["statusCode"] == 200
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "generic_api_call" in {record.name for record in caplog.records}
+    for form in (SLASHED, "wJa%2Fwlr", "wJa/wlr"):
+        assert form not in logged, [r.name for r in caplog.records if form in r.getMessage()]
