@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from generic_api_call import limits, secret_store
-from generic_api_call.errors import InvalidTemplate, RenderError
+from generic_api_call.errors import InvalidTemplate, RenderError, UpstreamTimeout
 from generic_api_call.handler import lambda_handler
 from generic_api_call.render import check_syntax, render_request
 from generic_api_call.secrets import MASK, Secrets
@@ -250,3 +252,66 @@ def test_no_secret_reaches_the_logs_when_the_runtime_logs_at_debug(monkeypatch, 
     assert "generic_api_call" in {record.name for record in caplog.records}
     for form in (SLASHED, "wJa%2Fwlr", "wJa/wlr"):
         assert form not in logged, [r.name for r in caplog.records if form in r.getMessage()]
+
+
+# --- one deadline: the status line and headers dripped slowly ---------------------------------
+
+class HeaderDrip(BaseHTTPRequestHandler):
+    """Sends its status line and headers a byte at a time, each byte well within a read timeout."""
+
+    def do_GET(self) -> None:
+        head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"s" * 40 + b"\r\nContent-Length: 2\r\n\r\nok"
+        try:
+            for byte in head:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass  # the client gave up: what the test expects
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_headers_dripped_slowly_meet_the_template_deadline():
+    drip = ThreadingHTTPServer(("127.0.0.1", 0), HeaderDrip)
+    threading.Thread(target=drip.serve_forever, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(UpstreamTimeout):
+            invoke(url=f"http://127.0.0.1:{drip.server_address[1]}/", timeoutSeconds=1)
+    finally:
+        elapsed = time.monotonic() - started
+        drip.shutdown()
+    print(f"gave up after {elapsed:.2f}s of a {0.1 * 70:.0f} s drip, deadline 1 s")
+    assert elapsed < 2.0
+
+
+def test_a_tls_handshake_dripped_slowly_meets_the_template_deadline():
+    # A TLS record header announcing 16 KiB, then its bytes one at a time: each read is
+    # within the socket timeout, the handshake never completes.
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            try:
+                connection.recv(4096)  # the ClientHello
+                connection.sendall(b"\x16\x03\x03\x40\x00")
+                while not stop.wait(0.1):
+                    connection.sendall(b"\x00")
+            except OSError:
+                pass
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(UpstreamTimeout):
+            invoke(url=f"https://127.0.0.1:{listener.getsockname()[1]}/", timeoutSeconds=1)
+    finally:
+        elapsed = time.monotonic() - started
+        stop.set()
+        listener.close()
+    print(f"gave up after {elapsed:.2f}s, deadline 1 s")
+    assert elapsed < 2.0

@@ -105,7 +105,7 @@ def _exchange(
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise UpstreamTimeout(f"{method} {_origin(url)}: no time left for the request")
-    session = _session(target)
+    session = _session(target, deadline)
     try:
         with session:
             response = session.request(
@@ -117,19 +117,18 @@ def _exchange(
             with response:
                 raw, truncated = _read_capped(response, deadline)
     # `from None`: the requests exception's text holds the full URL, query (and secrets) included.
-    except (requests.Timeout, urllib3.exceptions.TimeoutError):  # before ConnectionError: ConnectTimeout is both
-        raise UpstreamTimeout(
-            f"{method} {_origin(url)} timed out (deadline {remaining:.1f}s)") from None
-    except requests.ConnectionError as exc:
-        raise UpstreamConnectionError(f"{method} {_origin(url)}: {type(exc).__name__}") from None
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:  # read1 raises urllib3's own
+        # Past the deadline any failure is the timeout: the watchdog (pinning.py) shut the
+        # connection down, which the read reports as a disconnection.
+        if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError) or time.monotonic() >= deadline:
+            raise UpstreamTimeout(f"{method} {_origin(url)} timed out (deadline {remaining:.1f}s)") from None
         raise UpstreamConnectionError(f"{method} {_origin(url)}: {type(exc).__name__}") from None
     return response, raw, truncated
 
 
-def _session(target: destinations.Target | None) -> requests.Session:
+def _session(target: destinations.Target | None, deadline: float) -> requests.Session:
     if target is not None:
-        return pinning.pinned_session(target)
+        return pinning.pinned_session(target, deadline)
     session = requests.Session()
     session.trust_env = False  # proxies or .netrc from the environment must not reroute calls
     return session
@@ -151,6 +150,8 @@ def _read_capped(response: requests.Response, deadline: float) -> tuple[bytes, b
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             return b"".join(chunks)[:MAX_BODY_BYTES], True
+    if time.monotonic() >= deadline:  # the watchdog ended the body early: it is not the whole body
+        raise requests.Timeout("body not received before the deadline")
     return b"".join(chunks), False
 
 
