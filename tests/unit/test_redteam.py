@@ -51,6 +51,8 @@ class BytesEcho(Upstream):
             headers, payload = {"X-Echo": body.decode("latin-1"), "Content-Type": "text/plain"}, b"ok"
         elif self.path == "/body-as-text":  # text/* without a charset
             headers, payload = {"Content-Type": "text/plain"}, body
+        elif self.path.startswith("/answer"):  # the request body is the answer, of a chosen type
+            headers, payload = {"Content-Type": self.headers["X-Answer-Type"]}, body
         else:  # the header's bytes in a UTF-8 body
             headers, payload = {"Content-Type": "text/plain; charset=utf-8"}, b"token=" + token
         self.send_response(200)
@@ -315,3 +317,20 @@ def test_a_tls_handshake_dripped_slowly_meets_the_template_deadline():
         listener.close()
     print(f"gave up after {elapsed:.2f}s, deadline 1 s")
     assert elapsed < 2.0
+
+
+# --- answers that are not strict JSON once parsed ---------------------------------------------
+
+@pytest.mark.parametrize(("content_type", "answer"), [
+    ("application/json", '{"a": NaN}'),  # Python's json accepts NaN and Infinity; JSON does not
+    ("application/json", '{"a": -Infinity}'),
+    ("application/json", '{"a": 1e999}'),  # a float beyond range parses as inf
+    ("application/json", '{"a": "\\ud800"}'),  # an escaped lone surrogate
+    ("text/plain; charset=utf-7", "+2AA-"),  # decodes to a lone surrogate
+    ("text/plain; charset=unicode_escape", "\\ud800"),
+])
+def test_every_answer_gives_a_result_that_is_strict_json(bytes_echo, content_type, answer):
+    result = invoke(method="POST", url=bytes_echo + "/answer", body=answer,
+                    headers={"X-Answer-Type": content_type, "Content-Type": "text/plain"})
+    assert result["statusCode"] == 200
+    json.dumps(result, allow_nan=False, ensure_ascii=False).encode("utf-8")  # what Step Functions can read

@@ -8,7 +8,9 @@ send ends in a result or a named error:
 
 - a charset that is unknown or not a text encoding (`base64`, `idna`...): decoded as UTF-8
   with replacement characters;
-- a JSON content type whose body does not parse, or nests over MAX_JSON_DEPTH: the text;
+- a JSON content type whose body is not strict JSON (does not parse, NaN, Infinity, 1e999,
+  an escaped lone surrogate) or nests over MAX_JSON_DEPTH: the text;
+- a lone surrogate in decoded text (utf-7, unicode_escape): U+FFFD, so the result is valid JSON;
 - a `Retry-After` that is neither ASCII digits nor an HTTP date: ignored.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import codecs
 import email.utils
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -210,22 +213,41 @@ def _body(raw: bytes, truncated: bool, content_type: str, encoding: str | None, 
         return secrets.mask_tail(secrets.mask(text.rstrip("\ufffd")))
     if "json" in content_type.lower():
         try:
-            parsed = json.loads(text)
-        except (ValueError, RecursionError):
-            parsed = text  # a JSON content type with a body that does not parse: keep the text
+            parsed = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+            json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # "\ud800": an escaped lone surrogate
+        except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+            parsed = text  # a JSON content type with a body that is not strict JSON: keep the text
         if json_depth_within(parsed):
             return secrets.mask_data(parsed)
     return secrets.mask(text)
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")  # Python's json reads NaN and Infinity; JSON has neither
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
 def decode(raw: bytes, encoding: str | None) -> str:
-    """Bytes to text with the declared charset when it is a known text encoding, else UTF-8."""
+    """Bytes to valid Unicode text with the declared charset when it is a known text encoding, else UTF-8.
+
+    Valid: a few codecs (utf-7, unicode_escape) can decode to a lone surrogate, which the
+    result's JSON cannot carry; each becomes U+FFFD.
+    """
+    text = None
     try:
         if encoding and getattr(codecs.lookup(encoding), "_is_text_encoding", True):  # base64, rot13...: not text
-            return raw.decode(encoding, errors="replace")
+            text = raw.decode(encoding, errors="replace")
     except (LookupError, UnicodeError, ValueError):  # unknown charset; idna raises even with "replace"
         pass
-    return raw.decode("utf-8", errors="replace")
+    if text is None:
+        return raw.decode("utf-8", errors="replace")
+    return text.encode("utf-8", errors="surrogatepass").decode("utf-8", errors="replace")
 
 
 def _origin(url: str) -> str:
