@@ -203,11 +203,16 @@ def test_a_header_name_that_is_not_an_http_token_is_an_invalid_template(name):
 
 # --- the seed's validation: anything odd in a file is a named refusal, never a traceback -----
 
+ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9)) + "body: {k: *a8}\n"
+
+
 @pytest.mark.parametrize(("text", "reason"), [
     ("url: 'http://h/'\n1: x\nfoo: y\n", "unknown field"),
     ("url: 'http://h/'\n~: x\nfoo: y\n", "unknown field"),
     ("url: 'http://h/'\nbody: " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
     ("url: 'http://h/'\nheaders: {'X Bad': v}\n", "headers"),
+    ("url: 'http://h/'\n" + ALIAS_BOMB, "alias"),  # 9**9 values once expanded: the seed hung
 ])
 def test_an_odd_template_file_is_refused_naming_the_file(tmp_path, text, reason):
     path = tmp_path / "odd.POST.yaml"
