@@ -62,11 +62,25 @@ def load_dir(directory: Path) -> list[TemplateFile]:
     return loaded
 
 
+class _TemplateLoader(yaml.SafeLoader):
+    """yaml.safe_load without aliases: a 500-byte file of lists of `*alias`es nested 9 deep
+    expands to 9**9 values when the template is checked (the seed hung, out of memory)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in template files: write the value out", event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def load_file(path: Path) -> TemplateFile:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)  # a SafeLoader
     except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: e.g. an integer of over 4300 digits
         raise TemplateFileError(path, f"cannot be read as YAML/JSON: {exc}") from exc
+    except RecursionError:  # PyYAML's parser recurses: a few hundred nested brackets overflow it
+        raise TemplateFileError(path, "cannot be read as YAML/JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise TemplateFileError(path, "must contain a map with 'name', 'method' and 'url'")
     for required in ("name", "method"):

@@ -143,14 +143,22 @@ def check_size(value: Any, limit: int = MAX_RENDERED_CHARS, *, printing: bool = 
 
 
 def checked_result(value: Any) -> Any:
-    """Refuse a too long str or list made by a call, filter or operator; charge for its size."""
+    """Refuse a too long str or list made by a call, filter or operator; charge for its size.
+
+    A list or tuple counts as produced too (a reference per item, and the text of its
+    strings, which `split`, `partition` or `|list` create): kept in `{% set %}`s or macro
+    frames, lists a few calls each could otherwise hold gigabytes."""
     if isinstance(value, str | list | tuple):
         if len(value) > MAX_RENDERED_CHARS:
             raise too_big()
+        state = current_state()
         if isinstance(value, str):
-            state = current_state()
             state.charge(len(value) // 1024)  # copying text costs time too
             state.produce(len(value))
+        else:
+            text = sum(len(item) for item in value if isinstance(item, str))
+            state.charge(len(value) // 1024)
+            state.produce(text + PIECE_CHARS * len(value))
     return value
 
 

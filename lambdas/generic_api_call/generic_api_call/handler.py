@@ -36,6 +36,11 @@ logger = logging.getLogger("generic_api_call")
 logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 if not logging.getLogger().handlers:  # AWS's runtime installs a handler; local runners may not
     logging.basicConfig(format="%(levelname)s %(name)s %(message)s")
+# At DEBUG, libraries log what must not leave: urllib3 the request line (path and query, which
+# may hold secrets), botocore every response body (the secret values it fetched). The
+# function's log level (the runtime sets it on the root logger) must not turn them on.
+for _library in ("urllib3", "botocore", "boto3", "requests"):
+    logging.getLogger(_library).setLevel(max(logging.WARNING, logging.getLogger(_library).level))
 
 # Time kept back from the Lambda's own timeout so the function reports UpstreamTimeout
 # itself instead of being killed by the runtime.

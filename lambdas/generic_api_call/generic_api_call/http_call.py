@@ -8,7 +8,9 @@ send ends in a result or a named error:
 
 - a charset that is unknown or not a text encoding (`base64`, `idna`...): decoded as UTF-8
   with replacement characters;
-- a JSON content type whose body does not parse, or nests over MAX_JSON_DEPTH: the text;
+- a JSON content type whose body is not strict JSON (does not parse, NaN, Infinity, 1e999,
+  an escaped lone surrogate) or nests over MAX_JSON_DEPTH: the text;
+- a lone surrogate in decoded text (utf-7, unicode_escape): U+FFFD, so the result is valid JSON;
 - a `Retry-After` that is neither ASCII digits nor an HTTP date: ignored.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import codecs
 import email.utils
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -105,7 +108,7 @@ def _exchange(
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise UpstreamTimeout(f"{method} {_origin(url)}: no time left for the request")
-    session = _session(target)
+    session = _session(target, deadline)
     try:
         with session:
             response = session.request(
@@ -117,19 +120,18 @@ def _exchange(
             with response:
                 raw, truncated = _read_capped(response, deadline)
     # `from None`: the requests exception's text holds the full URL, query (and secrets) included.
-    except (requests.Timeout, urllib3.exceptions.TimeoutError):  # before ConnectionError: ConnectTimeout is both
-        raise UpstreamTimeout(
-            f"{method} {_origin(url)} timed out (deadline {remaining:.1f}s)") from None
-    except requests.ConnectionError as exc:
-        raise UpstreamConnectionError(f"{method} {_origin(url)}: {type(exc).__name__}") from None
     except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:  # read1 raises urllib3's own
+        # Past the deadline any failure is the timeout: the watchdog (pinning.py) shut the
+        # connection down, which the read reports as a disconnection.
+        if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError) or time.monotonic() >= deadline:
+            raise UpstreamTimeout(f"{method} {_origin(url)} timed out (deadline {remaining:.1f}s)") from None
         raise UpstreamConnectionError(f"{method} {_origin(url)}: {type(exc).__name__}") from None
     return response, raw, truncated
 
 
-def _session(target: destinations.Target | None) -> requests.Session:
+def _session(target: destinations.Target | None, deadline: float) -> requests.Session:
     if target is not None:
-        return pinning.pinned_session(target)
+        return pinning.pinned_session(target, deadline)
     session = requests.Session()
     session.trust_env = False  # proxies or .netrc from the environment must not reroute calls
     return session
@@ -151,6 +153,8 @@ def _read_capped(response: requests.Response, deadline: float) -> tuple[bytes, b
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             return b"".join(chunks)[:MAX_BODY_BYTES], True
+    if time.monotonic() >= deadline:  # the watchdog ended the body early: it is not the whole body
+        raise requests.Timeout("body not received before the deadline")
     return b"".join(chunks), False
 
 
@@ -209,22 +213,41 @@ def _body(raw: bytes, truncated: bool, content_type: str, encoding: str | None, 
         return secrets.mask_tail(secrets.mask(text.rstrip("\ufffd")))
     if "json" in content_type.lower():
         try:
-            parsed = json.loads(text)
-        except (ValueError, RecursionError):
-            parsed = text  # a JSON content type with a body that does not parse: keep the text
+            parsed = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+            json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # "\ud800": an escaped lone surrogate
+        except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
+            parsed = text  # a JSON content type with a body that is not strict JSON: keep the text
         if json_depth_within(parsed):
             return secrets.mask_data(parsed)
     return secrets.mask(text)
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")  # Python's json reads NaN and Infinity; JSON has neither
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999
+        raise ValueError(f"{text} is out of range")
+    return number
+
+
 def decode(raw: bytes, encoding: str | None) -> str:
-    """Bytes to text with the declared charset when it is a known text encoding, else UTF-8."""
+    """Bytes to valid Unicode text with the declared charset when it is a known text encoding, else UTF-8.
+
+    Valid: a few codecs (utf-7, unicode_escape) can decode to a lone surrogate, which the
+    result's JSON cannot carry; each becomes U+FFFD.
+    """
+    text = None
     try:
         if encoding and getattr(codecs.lookup(encoding), "_is_text_encoding", True):  # base64, rot13...: not text
-            return raw.decode(encoding, errors="replace")
+            text = raw.decode(encoding, errors="replace")
     except (LookupError, UnicodeError, ValueError):  # unknown charset; idna raises even with "replace"
         pass
-    return raw.decode("utf-8", errors="replace")
+    if text is None:
+        return raw.decode("utf-8", errors="replace")
+    return text.encode("utf-8", errors="surrogatepass").decode("utf-8", errors="replace")
 
 
 def _origin(url: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from jinja2 import StrictUndefined, nodes
+from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context, LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
@@ -125,6 +126,14 @@ class SandboxEnvironment(ImmutableSandboxedEnvironment):
         # Internal: the compiled template calls these; templates cannot name them (see _checked_ast).
         self.filters |= {"loop_guard": loop_guard, "tilde": tilde, "literal": literal, "built": built}
         self.tests = {name: self.tests[name] for name in ALLOWED_TESTS}
+
+    def call_filter(self, name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        # `map('name')` (and any filter called by name at run time, the name possibly a
+        # param) reaches filters here: only the allow-listed ones, never the internal
+        # helpers above (`literal` would put a param in the URL unencoded).
+        if name not in ALLOWED_FILTERS:
+            raise SecurityError(f"filter {name!r} is not allowed; allowed: {', '.join(sorted(ALLOWED_FILTERS))}")
+        return super().call_filter(name, value, *args, **kwargs)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # For maps, `a.b` means the key "b" only: `params.items` is the param named

@@ -50,7 +50,19 @@ def forms(value: str) -> set[str]:
             _json_inner(text),  # a map body leaf, requests' JSON (ASCII escapes)
             _json_inner(text, ascii_only=False),
         })
+    # An upstream that echoes the bytes it received is read back by the Lambda in its own
+    # charset: headers (and text/* without a charset) as latin-1, other bodies as UTF-8. So
+    # the UTF-8 bytes of a form read as latin-1, and a header's latin-1 bytes read as UTF-8
+    # (non-ASCII letters become U+FFFD, the rest stays in clear), are forms too.
+    for text in list(found):
+        found.add(text.encode("utf-8").decode("latin-1"))
+        if _is_latin1(text):  # else it could not have been sent in a header
+            found.add(text.encode("latin-1").decode("utf-8", errors="replace"))
     return {form for form in found if form}
+
+
+def _is_latin1(text: str) -> bool:
+    return all(ord(char) < 256 for char in text)
 
 
 def _json_inner(text: str, ascii_only: bool = True) -> str:
@@ -124,12 +136,19 @@ class Secrets:
         return text
 
     def mask_tail(self, text: str) -> str:
-        """Mask a secret's prefix at the end of a text that was cut (e.g. a body read up to a cap)."""
+        """Mask a secret's prefix at the end of a text that was cut (e.g. a body read up to a cap).
+
+        The longest prefix of ANY form is removed: a short prefix of one form (the first
+        character of `a%2Fa...`) can end the text while a longer prefix of another (`a/a`)
+        ends there too, and removing only the short one would return the rest in clear.
+        """
+        longest = 0
         for form in self._forms:
-            for length in range(min(len(form) - 1, len(text)), 0, -1):
+            for length in range(min(len(form) - 1, len(text)), longest, -1):
                 if text.endswith(form[:length]):
-                    return text[:-length] + MASK
-        return text
+                    longest = length
+                    break
+        return text[:-longest] + MASK if longest else text
 
     def cut(self, text: str, limit: int, mark: str = CUT_MARK) -> str:
         """At most `limit` characters, masked before the cut, with no partial secret at the end."""

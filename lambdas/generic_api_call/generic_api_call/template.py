@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -21,6 +22,9 @@ KNOWN_FIELDS = frozenset({
 })
 
 _deserializer = TypeDeserializer()
+# RFC 9110 token: what http.client and requests accept as a header name (anything else
+# failed at send time, as a retried UpstreamConnectionError or an unnamed UnicodeEncodeError).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 @dataclass(frozen=True)
@@ -55,7 +59,7 @@ def from_dynamodb_item(item: Mapping[str, Any]) -> Template:
 def from_plain(data: Mapping[str, Any]) -> Template:
     """Build a Template from plain Python data (a seed file, or a deserialised item)."""
     data = _plain_numbers(dict(data))
-    unknown = sorted(set(data) - KNOWN_FIELDS)
+    unknown = sorted(set(data) - KNOWN_FIELDS, key=repr)  # a YAML file may have non-string keys
     if unknown:
         raise InvalidTemplate(f"unknown field(s) {unknown}; allowed: {sorted(KNOWN_FIELDS)}")
     name = _require_str(data, "PK")
@@ -65,6 +69,9 @@ def from_plain(data: Mapping[str, Any]) -> Template:
     url = _require_str(data, "url")
     headers = _optional_map(data, "headers")
     for key, value in headers.items():
+        if not _HEADER_NAME.fullmatch(key):
+            raise InvalidTemplate(
+                f"field 'headers' has the name {key!r}: a header name is letters, digits and !#$%&'*+-.^_`|~ only")
         if not isinstance(value, str):
             raise InvalidTemplate(f"field 'headers.{key}' must be a string")
     query = _optional_map(data, "query")

@@ -1,0 +1,341 @@
+"""A second red-team pass on the Lambda after issue 8: each test failed before its fix.
+
+In process, as in test_handler_attacks.py: the handler (or the renderer) driven as Lambda
+would, with real local sockets as upstreams; only the secret store is a dict.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from generic_api_call import limits, secret_store
+from generic_api_call.errors import InvalidTemplate, RenderError, UpstreamTimeout
+from generic_api_call.handler import lambda_handler
+from generic_api_call.render import check_syntax, render_request
+from generic_api_call.secrets import MASK, Secrets
+from generic_api_call.template import from_plain
+from testbed.templates import TemplateFileError, load_file, to_item
+
+from .test_handler_attacks import RECEIVED, Context, Upstream, serve
+
+REAL_RESOLVER = secret_store.resolver  # before the fixture replaces it
+
+# An AWS-style secret key: '/' is percent-encoded in some forms, and its first character
+# comes back after the '/' (so a short prefix of the encoded form ends the cut text).
+SLASHED = "wJa/wlrXUtnFEMIK7MDENG"
+ACCENTED = "pässwörd-123"  # latin-1: may go in a header
+EURO = "p€ss-w0rd-xyz"  # not latin-1: a body or a path only
+SECRETS = {"ssm:/r/slashed": SLASHED, "ssm:/r/accented": ACCENTED, "ssm:/r/euro": EURO}
+
+
+class BytesEcho(Upstream):
+    """Echoes the bytes it received, as many plain servers do: no charset of its own."""
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        token = self.headers.get("X-Token", "").encode("latin-1")  # the header's bytes, as received
+        if self.path == "/body-in-header":
+            headers, payload = {"X-Echo": body.decode("latin-1"), "Content-Type": "text/plain"}, b"ok"
+        elif self.path == "/body-as-text":  # text/* without a charset
+            headers, payload = {"Content-Type": "text/plain"}, body
+        elif self.path.startswith("/answer"):  # the request body is the answer, of a chosen type
+            headers, payload = {"Content-Type": self.headers["X-Answer-Type"]}, body
+        else:  # the header's bytes in a UTF-8 body
+            headers, payload = {"Content-Type": "text/plain; charset=utf-8"}, b"token=" + token
+        self.send_response(200)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _answer
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    httpd, url = serve()
+    yield url
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def bytes_echo() -> Iterator[str]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), BytesEcho)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def lambda_env(monkeypatch: pytest.MonkeyPatch, upstream: str) -> None:
+    monkeypatch.setenv("API_BASE_URL", upstream)
+    monkeypatch.setenv("ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setattr(secret_store, "resolver", lambda: SECRETS.__getitem__)
+    RECEIVED.clear()
+
+
+def invoke(params: dict[str, Any] | None = None, method: str = "GET", **fields: Any) -> dict[str, Any]:
+    plain = {"PK": "redteam", "SK": method, "url": "{{ base_url }}/", "secrets": list(SECRETS), **fields}
+    return lambda_handler({"template": to_item(plain), "params": params or {}}, Context())
+
+
+# --- a cut that ends in a short prefix of one form and a long prefix of another -------------
+
+def test_mask_tail_removes_the_longest_partial_secret_of_any_form():
+    secrets = Secrets("t", ["ssm:/r/slashed"], SECRETS.__getitem__)
+    secrets.value("ssm:/r/slashed")
+    for length in range(1, len(SLASHED)):
+        masked = secrets.mask_tail("pad:" + SLASHED[:length])
+        assert masked == "pad:" + MASK, (length, masked)
+
+
+@pytest.mark.parametrize("kept", range(1, len(SLASHED)))
+def test_a_body_cut_never_returns_a_prefix_of_a_secret_with_a_slash(kept):
+    # The upstream echoes the secret so that the body cap keeps its first `kept` characters;
+    # after the second 'w' (kept=5) the %2F form's first character also ends the text.
+    pad = limits.MAX_BODY_BYTES - kept
+    result = invoke({"n": pad}, url="{{ base_url }}/pad-body?n={{ params.n }}",
+                    headers={"X-Token": "{{ secret('ssm:/r/slashed') }}"})
+    assert result["truncated"] is True
+    tail = result["body"][-40:]
+    for length in range(2, len(SLASHED) + 1):
+        assert SLASHED[:length] not in tail, (length, tail)
+
+
+# --- a secret echoed as bytes, read back in another charset -----------------------------------
+
+@pytest.mark.parametrize(("path", "name", "fields"), [
+    ("/body-in-header", "euro", {"body": "t={{ secret('ssm:/r/euro') }}"}),  # UTF-8 bytes read as latin-1
+    ("/body-as-text", "euro", {"body": "t={{ secret('ssm:/r/euro') }}"}),  # text/* defaults to ISO-8859-1
+    ("/body-in-header", "accented", {"body": "t={{ secret('ssm:/r/accented') }}"}),
+    ("/header-in-body", "accented", {"headers": {"X-Token": "{{ secret('ssm:/r/accented') }}"}}),  # latin-1 as UTF-8
+])
+def test_a_secret_echoed_as_bytes_is_masked_in_any_charset_the_lambda_reads_it_in(bytes_echo, path, name, fields):
+    result = invoke(method="POST", url=bytes_echo + path, **fields)
+    secret = SECRETS[f"ssm:/r/{name}"]
+    shown = json.dumps(result, ensure_ascii=False)
+    assert MASK in shown, shown
+    for part in ("ss-w0rd", "ssw", "rd-123"):
+        if part in secret:
+            assert part not in shown, shown
+
+
+# --- memory: lists made by calls and filters were not counted -------------------------------
+
+LIST_HOARDERS = {
+    "split": "{% set s = 'ab ' * 21845 %}{% macro m(n) %}"
+    + "".join(f"{{% set a{i} = s.split() %}}" for i in range(20))
+    + "{{ m(n - 1) if n else '' }}{% endmacro %}{{ m(100) }}",
+    "list_filter": "{% set s = 'ab' * 32767 %}{% macro m(n) %}"
+    + "".join(f"{{% set a{i} = s|list %}}" for i in range(20))
+    + "{{ m(n - 1) if n else '' }}{% endmacro %}{{ m(100) }}",
+    "repeat": "{% macro m(n) %}" + "".join(f"{{% set a{i} = [0] * 13000 %}}" for i in range(20))
+    + "{{ m(n - 1) if n else '' }}{% endmacro %}{{ m(100) }}",
+    "literals": "{% for i in range(99999) %}{% set a = [" + ",".join(["0"] * 1000) + "] %}{% endfor %}",
+}
+
+
+@pytest.mark.parametrize("name", LIST_HOARDERS)
+def test_lists_made_by_calls_count_against_the_memory_budget(name):
+    # A separate process: its peak RSS is the Lambda's memory, which tracemalloc would slow.
+    script = textwrap.dedent(f"""
+        import resource, sys
+        from generic_api_call.errors import RenderError
+        from generic_api_call.render import render_request
+        from generic_api_call.template import from_plain
+        template = from_plain({{"PK": "t", "SK": "POST", "url": "http://h/", "body": {LIST_HOARDERS[name]!r}}})
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        try:
+            render_request(template, {{}}, "http://h")
+        except RenderError as exc:
+            print(exc)
+        else:
+            sys.exit("rendered")
+        print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr + done.stdout
+    message, grown = done.stdout.strip().splitlines()
+    print(f"{name}: grew {grown} MiB: {message}")
+    assert int(grown) < 64, message
+
+
+# --- internal filters were reachable by name through map --------------------------------------
+
+@pytest.mark.parametrize(("url", "params"), [
+    ("http://h/{{ [params.p]|map('literal')|first }}", {"p": "../admin?role=admin#"}),
+    ("http://h/{{ [params.p]|map(params.f)|first }}", {"p": "../admin?role=admin#", "f": "literal"}),
+    ("http://h/{{ [[params.p]]|map('built')|first|first }}", {"p": "x"}),
+    ("http://h/{{ [params.p]|map('loop_guard')|first|first }}", {"p": "x"}),
+])
+def test_internal_filters_cannot_be_called_by_name(url, params):
+    template = from_plain({"PK": "t", "SK": "GET", "url": url})
+    try:
+        check_syntax(template)
+    except InvalidTemplate:
+        return  # refused when validated: fine too
+    with pytest.raises(RenderError, match="filter"):
+        render_request(template, params, "http://h")
+
+
+# --- template fields the seed accepted and the Lambda could never send ----------------------
+
+@pytest.mark.parametrize("name", ["X Bad", "X-A\r\nInjected", "", "X-A:", "Ümlaut"])
+def test_a_header_name_that_is_not_an_http_token_is_an_invalid_template(name):
+    with pytest.raises(InvalidTemplate, match="headers"):
+        invoke(headers={name: "v"})
+    assert RECEIVED == []
+
+
+# --- the seed's validation: anything odd in a file is a named refusal, never a traceback -----
+
+ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 9)) + "body: {k: *a8}\n"
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("url: 'http://h/'\n1: x\nfoo: y\n", "unknown field"),
+    ("url: 'http://h/'\n~: x\nfoo: y\n", "unknown field"),
+    ("url: 'http://h/'\nbody: " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
+    ("url: 'http://h/'\nheaders: {'X Bad': v}\n", "headers"),
+    ("url: 'http://h/'\n" + ALIAS_BOMB, "alias"),  # 9**9 values once expanded: the seed hung
+])
+def test_an_odd_template_file_is_refused_naming_the_file(tmp_path, text, reason):
+    path = tmp_path / "odd.POST.yaml"
+    path.write_text("name: odd\nmethod: POST\n" + text, encoding="utf-8")
+    with pytest.raises(TemplateFileError, match=reason) as caught:
+        load_file(path)
+    assert str(path) in str(caught.value)
+
+
+# --- logs: libraries log URLs and response bodies at DEBUG ------------------------------------
+
+class FakeSsm(BaseHTTPRequestHandler):
+    """SSM's GetParameter over a real socket, so botocore parses (and would log) a real answer."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        payload = json.dumps({"Parameter": {"Name": "/r/slashed", "Type": "SecureString", "Value": SLASHED}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_no_secret_reaches_the_logs_when_the_runtime_logs_at_debug(monkeypatch, caplog):
+    ssm = ThreadingHTTPServer(("127.0.0.1", 0), FakeSsm)
+    threading.Thread(target=ssm.serve_forever, daemon=True).start()
+    monkeypatch.setattr(secret_store, "resolver", REAL_RESOLVER)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{ssm.server_address[1]}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    caplog.set_level(logging.DEBUG)  # what the runtime does with the Lambda's log level set to DEBUG
+    try:
+        result = invoke(url="{{ base_url }}/x/{{ secret('ssm:/r/slashed') }}",
+                        query={"key": "{{ secret('ssm:/r/slashed') }}"})
+    finally:
+        ssm.shutdown()
+    assert result["statusCode"] == 200
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "generic_api_call" in {record.name for record in caplog.records}
+    for form in (SLASHED, "wJa%2Fwlr", "wJa/wlr"):
+        assert form not in logged, [r.name for r in caplog.records if form in r.getMessage()]
+
+
+# --- one deadline: the status line and headers dripped slowly ---------------------------------
+
+class HeaderDrip(BaseHTTPRequestHandler):
+    """Sends its status line and headers a byte at a time, each byte well within a read timeout."""
+
+    def do_GET(self) -> None:
+        head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"s" * 40 + b"\r\nContent-Length: 2\r\n\r\nok"
+        try:
+            for byte in head:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(0.1)
+        except OSError:
+            pass  # the client gave up: what the test expects
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_headers_dripped_slowly_meet_the_template_deadline():
+    drip = ThreadingHTTPServer(("127.0.0.1", 0), HeaderDrip)
+    threading.Thread(target=drip.serve_forever, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(UpstreamTimeout):
+            invoke(url=f"http://127.0.0.1:{drip.server_address[1]}/", timeoutSeconds=1)
+    finally:
+        elapsed = time.monotonic() - started
+        drip.shutdown()
+    print(f"gave up after {elapsed:.2f}s of a {0.1 * 70:.0f} s drip, deadline 1 s")
+    assert elapsed < 2.0
+
+
+def test_a_tls_handshake_dripped_slowly_meets_the_template_deadline():
+    # A TLS record header announcing 16 KiB, then its bytes one at a time: each read is
+    # within the socket timeout, the handshake never completes.
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            try:
+                connection.recv(4096)  # the ClientHello
+                connection.sendall(b"\x16\x03\x03\x40\x00")
+                while not stop.wait(0.1):
+                    connection.sendall(b"\x00")
+            except OSError:
+                pass
+
+    threading.Thread(target=drip, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(UpstreamTimeout):
+            invoke(url=f"https://127.0.0.1:{listener.getsockname()[1]}/", timeoutSeconds=1)
+    finally:
+        elapsed = time.monotonic() - started
+        stop.set()
+        listener.close()
+    print(f"gave up after {elapsed:.2f}s, deadline 1 s")
+    assert elapsed < 2.0
+
+
+# --- answers that are not strict JSON once parsed ---------------------------------------------
+
+@pytest.mark.parametrize(("content_type", "answer"), [
+    ("application/json", '{"a": NaN}'),  # Python's json accepts NaN and Infinity; JSON does not
+    ("application/json", '{"a": -Infinity}'),
+    ("application/json", '{"a": 1e999}'),  # a float beyond range parses as inf
+    ("application/json", '{"a": "\\ud800"}'),  # an escaped lone surrogate
+    ("text/plain; charset=utf-7", "+2AA-"),  # decodes to a lone surrogate
+    ("text/plain; charset=unicode_escape", "\\ud800"),
+])
+def test_every_answer_gives_a_result_that_is_strict_json(bytes_echo, content_type, answer):
+    result = invoke(method="POST", url=bytes_echo + "/answer", body=answer,
+                    headers={"X-Answer-Type": content_type, "Content-Type": "text/plain"})
+    assert result["statusCode"] == 200
+    json.dumps(result, allow_nan=False, ensure_ascii=False).encode("utf-8")  # what Step Functions can read
