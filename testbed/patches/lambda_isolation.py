@@ -27,7 +27,8 @@ from typing import Any
 
 NAME = "lambda-isolation"
 UPSTREAM = {
-    "ministack.core.lambda_runtime._detect_runtime_binary": "PIN",
+    "ministack.core.lambda_runtime._detect_runtime_binary":
+        "222e200df2c093f826646602ec435c624ba56f50002aec951aac125c8c8b0169",
 }
 
 # What the AWS Lambda Python runtime provides besides the standard library.
