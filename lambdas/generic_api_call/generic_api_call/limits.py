@@ -86,7 +86,7 @@ def json_depth_within(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
     pending = [(value, 1)]
     while pending:
         item, depth = pending.pop()
-        if isinstance(item, dict | list):
+        if isinstance(item, dict | list | tuple):
             if depth > limit:
                 return False
             pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))

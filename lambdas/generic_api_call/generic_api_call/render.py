@@ -40,7 +40,7 @@ from .budget import RenderState, active, check_size, current_state, too_big
 from .compiling import compile_source, render_errors, render_string, secrets_used
 from .errors import RenderError, SecretNotAllowed
 from .json_body import check_json_body, declares_json, json_skeleton
-from .limits import MAX_RENDERED_CHARS
+from .limits import MAX_JSON_DEPTH, MAX_RENDERED_CHARS, json_depth_within
 from .request import Request, with_query
 from .sandbox import Params, TrustedUrl
 from .secrets import Resolver, Secrets
@@ -196,6 +196,9 @@ def _evaluate(source: str, context: dict[str, Any], where: str) -> Any:
         if isinstance(result, Undefined):
             str(result)  # raises UndefinedError with Jinja's own message
         check_size(result, printing=True)
+    # Checked, not left to RecursionError: the recursion limit is the process's (a library may raise it).
+    if not json_depth_within(result):
+        raise RenderError(f"{where}: value is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         text = json.dumps(result)
     except (TypeError, ValueError, RecursionError) as exc:
