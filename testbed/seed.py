@@ -19,8 +19,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from generic_api_call import destinations
+from generic_api_call.errors import RenderError
 from testbed import aws, deploy, settings, synth, templates
 
 
@@ -119,12 +120,16 @@ def _state_machine_arn(endpoint: str | None) -> str:
 
 
 def allowed_hosts(api_base_url: str) -> str:
-    """The Lambda's destination allow-list: the API's host and port, plus configured extras."""
-    parts = urlsplit(api_base_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SeedError(f"--api-base-url {api_base_url!r} must be an absolute http(s) URL")
-    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
-    own = f"{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+    """The Lambda's destination allow-list: the API's host and port, plus configured extras.
+
+    The origin is read by the Lambda's own rule (`destinations.origin_of`), so the seed and the
+    run-time check cannot disagree on schemes, default ports or host spelling.
+    """
+    try:
+        origin = destinations.origin_of(api_base_url)
+    except RenderError as exc:
+        raise SeedError(f"--api-base-url {api_base_url!r}: {exc}") from None
+    own = destinations.hostport(origin.host, origin.port)
     extra = [h.strip() for h in os.environ.get("TESTBED_ALLOWED_HOSTS_EXTRA", "").split(",") if h.strip()]
     return ",".join([own, *extra])
 

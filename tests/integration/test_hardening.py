@@ -11,34 +11,23 @@ from datetime import datetime
 
 import pytest
 
-from tests.support import unique
+from tests.support import (
+    CAUGHT_PATH,
+    HTTP_FAILURE_PATH,
+    INVALID_RESULT_PATH,
+    OK_PATH,
+    error_message,
+    unique,
+)
+from tests.support import lambda_attempts as attempts
 
 pytestmark = pytest.mark.integration
 
-OK_PATH = ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState", "Success"]
-HTTP_FAILURE_PATH = [
-    "FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState",
-    "DescribeHttpFailure", "HandleFailure",
-]
-INVALID_RESULT_PATH = [
-    "FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState",
-    "DescribeInvalidResult", "HandleFailure",
-]
-CAUGHT_PATH = ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "HandleFailure"]
 METADATA_URLS = {
     "ipv4": "http://169.254.169.254/latest/meta-data/",
     "ipv6": "http://[fd00:ec2::254]/latest/meta-data/",
     "ipv4_mapped_ipv6": "http://[::ffff:169.254.169.254]/latest/meta-data/",
 }
-
-
-def attempts(result) -> int:
-    """How many times the Lambda task ran (first try + retries)."""
-    return len(result.events("LambdaFunctionScheduled")) or len(result.events("TaskScheduled")) - 1
-
-
-def error_message(result) -> str:
-    return json.loads(result.cause)["errorMessage"]
 
 
 def caught(result, error: str) -> None:
