@@ -339,3 +339,13 @@ def test_every_answer_gives_a_result_that_is_strict_json(bytes_echo, content_typ
                     headers={"X-Answer-Type": content_type, "Content-Type": "text/plain"})
     assert result["statusCode"] == 200
     json.dumps(result, allow_nan=False, ensure_ascii=False).encode("utf-8")  # what Step Functions can read
+
+
+# --- raw items (the Lambda's event) that DynamoDB would never hold ----------------------------
+
+@pytest.mark.parametrize("number", ["1E+999999999", "1." + "0" * 37 + "1", "Infinity", "-Infinity"])
+def test_a_raw_item_with_an_odd_number_is_an_invalid_template(number):
+    item = to_item({"PK": "raw", "SK": "GET", "url": "{{ base_url }}/"}) | {"timeoutSeconds": {"N": number}}
+    with pytest.raises(InvalidTemplate):
+        lambda_handler({"template": item, "params": {}}, Context())
+    assert RECEIVED == []
