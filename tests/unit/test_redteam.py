@@ -6,6 +6,7 @@ would, with real local sockets as upstreams; only the secret store is a dict.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import socket
@@ -14,6 +15,7 @@ import sys
 import textwrap
 import threading
 import time
+import tracemalloc
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,7 +23,13 @@ from typing import Any
 import pytest
 
 from generic_api_call import limits, secret_store
-from generic_api_call.errors import InvalidTemplate, RenderError, UpstreamTimeout
+from generic_api_call.errors import (
+    DestinationRefused,
+    InvalidTemplate,
+    RenderError,
+    UpstreamConnectionError,
+    UpstreamTimeout,
+)
 from generic_api_call.handler import lambda_handler
 from generic_api_call.render import check_syntax, render_request
 from generic_api_call.secrets import MASK, Secrets
@@ -40,6 +48,9 @@ EURO = "p€ss-w0rd-xyz"  # not latin-1: a body or a path only
 SECRETS = {"ssm:/r/slashed": SLASHED, "ssm:/r/accented": ACCENTED, "ssm:/r/euro": EURO}
 
 
+GZIP_BOMB = gzip.compress(b"\0" * (100 * 2**20), compresslevel=9)
+
+
 class BytesEcho(Upstream):
     """Echoes the bytes it received, as many plain servers do: no charset of its own."""
 
@@ -53,6 +64,14 @@ class BytesEcho(Upstream):
             headers, payload = {"Content-Type": "text/plain"}, body
         elif self.path.startswith("/answer"):  # the request body is the answer, of a chosen type
             headers, payload = {"Content-Type": self.headers["X-Answer-Type"]}, body
+        elif self.path == "/redirect-bomb":  # a redirect whose body inflates to 100 MB
+            self.send_response(302)
+            for name, value in {"Location": "/landing", "Content-Encoding": "gzip",
+                                "Content-Length": str(len(GZIP_BOMB))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(GZIP_BOMB)
+            return
         else:  # the header's bytes in a UTF-8 body
             headers, payload = {"Content-Type": "text/plain; charset=utf-8"}, b"token=" + token
         self.send_response(200)
@@ -349,3 +368,31 @@ def test_a_raw_item_with_an_odd_number_is_an_invalid_template(number):
     with pytest.raises(InvalidTemplate):
         lambda_handler({"template": item, "params": {}}, Context())
     assert RECEIVED == []
+
+
+# --- a Location header that does not parse ----------------------------------------------------
+
+@pytest.mark.parametrize("location", ["http://[bad/x", "http://127.0.0.1:99999/x", "http://user:pw@127.0.0.1/x"])
+def test_a_location_that_cannot_be_followed_is_a_named_refusal(location):
+    with pytest.raises(DestinationRefused):
+        invoke({"to": location}, url="{{ base_url }}/redirect?code=302&to={{ params.to }}", followRedirects=True)
+
+
+
+@pytest.mark.parametrize("follow", [False, True])
+def test_the_body_of_a_redirect_is_capped_like_any_body(bytes_echo, follow):
+    # requests read a 3xx body whole (uncapped, decompressed) to prepare the next request,
+    # even with allow_redirects=False.
+    tracemalloc.start()
+    try:
+        try:
+            result = invoke(url=bytes_echo + "/redirect-bomb", followRedirects=follow)
+        except UpstreamConnectionError:
+            result = None  # followed: /landing answers after the bomb
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    print(f"peak {peak / 2**20:.1f} MiB")
+    assert peak < 32 * 2**20
+    if not follow:
+        assert result is not None and result["statusCode"] == 302 and result["truncated"] is True
