@@ -396,3 +396,24 @@ def test_the_body_of_a_redirect_is_capped_like_any_body(bytes_echo, follow):
     assert peak < 32 * 2**20
     if not follow:
         assert result is not None and result["statusCode"] == 302 and result["truncated"] is True
+
+
+
+# --- a Content-Type chosen by params switched the JSON structure check off ---------------------
+
+def test_params_choosing_the_content_type_cannot_switch_off_the_json_structure_check():
+    template = from_plain({
+        "PK": "t", "SK": "POST", "url": "http://h/", "headers": {"Content-Type": "application/{{ params.fmt }}"},
+        "body": '{"name": "{{ params.name }}", "role": "user"}'})
+    check_syntax(template)
+    hostile = {"fmt": "x-www-form-urlencoded", "name": 'bob", "role": "admin", "x": "'}
+    with pytest.raises(RenderError, match="JSON"):
+        render_request(template, hostile, "http://h")
+    assert render_request(template, {"fmt": "x-www-form-urlencoded", "name": "bob"}, "http://h").body == (
+        '{"name": "bob", "role": "user"}')
+
+
+def test_a_text_body_with_a_chosen_content_type_is_not_held_to_json():
+    template = from_plain({"PK": "t", "SK": "POST", "url": "http://h/",
+                           "headers": {"Content-Type": "{{ params.ct }}"}, "body": "a={{ params.a }}&b=1"})
+    assert render_request(template, {"ct": "text/plain", "a": "x"}, "http://h").body == "a=x&b=1"
