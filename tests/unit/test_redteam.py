@@ -232,6 +232,7 @@ ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
     ("url: 'http://h/'\nbody: " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
     ("url: 'http://h/'\nheaders: {'X Bad': v}\n", "headers"),
     ("url: 'http://h/'\n" + ALIAS_BOMB, "alias"),  # 9**9 values once expanded: the seed hung
+    ("url: 'http://h/'\nbody: '{{ " + "9" * 5000 + " }}'\n", "literal"),  # Jinja's lexer: ValueError
 ])
 def test_an_odd_template_file_is_refused_naming_the_file(tmp_path, text, reason):
     path = tmp_path / "odd.POST.yaml"
@@ -417,3 +418,9 @@ def test_a_text_body_with_a_chosen_content_type_is_not_held_to_json():
     template = from_plain({"PK": "t", "SK": "POST", "url": "http://h/",
                            "headers": {"Content-Type": "{{ params.ct }}"}, "body": "a={{ params.a }}&b=1"})
     assert render_request(template, {"ct": "text/plain", "a": "x"}, "http://h").body == "a=x&b=1"
+
+
+
+def test_an_integer_literal_jinja_cannot_read_is_an_invalid_template():
+    with pytest.raises(InvalidTemplate, match="literal"):
+        invoke(method="POST", body="{{ " + "9" * 5000 + " }}")
