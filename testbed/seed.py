@@ -141,26 +141,50 @@ def put_templates(
 
     Every item is read and compared first; the changed ones are then written in one
     TransactWriteItems (DynamoDB's limits: 100 items and 4 MB per transaction; more changes
-    than that are written in several, each all or nothing). A write DynamoDB refuses
-    therefore leaves every template as it was, not the files sorted before it written.
+    than that are written in several, and when one fails, those before it are put back to
+    the items read first). A write DynamoDB refuses therefore leaves every template as it
+    was, not the files sorted before it written.
     """
     report = report if report is not None else SeedReport()
-    changes: list[tuple[templates.TemplateFile, bool]] = []
+    changes: list[tuple[templates.TemplateFile, dict[str, Any] | None]] = []  # with the item stored before
     for template_file in template_files:
         name, method = template_file.key
-        key = {"PK": {"S": name}, "SK": {"S": method}}
-        stored = dynamodb.get_item(TableName=settings.TABLE_NAME, Key=key, ConsistentRead=True).get("Item")
+        stored = dynamodb.get_item(
+            TableName=settings.TABLE_NAME, Key=_key(template_file), ConsistentRead=True).get("Item")
         if stored == template_file.item:
             report.unchanged.append(f"template {name} {method}")
         else:
-            changes.append((template_file, stored is not None))
-    for batch in _transactions([template_file for template_file, _ in changes]):
-        dynamodb.transact_write_items(
-            TransactItems=[{"Put": {"TableName": settings.TABLE_NAME, "Item": f.item}} for f in batch])
-    for template_file, existed in changes:
+            changes.append((template_file, stored))
+    before = {template_file.key: stored for template_file, stored in changes}
+    written: list[templates.TemplateFile] = []
+    try:
+        for batch in _transactions([template_file for template_file, _ in changes]):
+            dynamodb.transact_write_items(
+                TransactItems=[{"Put": {"TableName": settings.TABLE_NAME, "Item": f.item}} for f in batch])
+            written += batch
+    except Exception:
+        # Over 100 changes take several transactions: put back what the earlier ones wrote.
+        _restore(dynamodb, [(f, before[f.key]) for f in written])
+        raise
+    for template_file, stored in changes:
         name, method = template_file.key
         report.changed.append(
-            f"template {name} {method}: {'updated' if existed else 'created'} ({template_file.path.name})")
+            f"template {name} {method}: {'updated' if stored else 'created'} ({template_file.path.name})")
+
+
+def _key(template_file: templates.TemplateFile) -> dict[str, Any]:
+    name, method = template_file.key
+    return {"PK": {"S": name}, "SK": {"S": method}}
+
+
+def _restore(dynamodb: Any, written: list[tuple[templates.TemplateFile, dict[str, Any] | None]]) -> None:
+    """Each written template back to the item stored before (deleted if there was none)."""
+    for start in range(0, len(written), _TRANSACTION_ITEMS):
+        dynamodb.transact_write_items(TransactItems=[
+            {"Put": {"TableName": settings.TABLE_NAME, "Item": stored}} if stored is not None
+            else {"Delete": {"TableName": settings.TABLE_NAME, "Key": _key(template_file)}}
+            for template_file, stored in written[start:start + _TRANSACTION_ITEMS]
+        ])
 
 
 _TRANSACTION_ITEMS = 100

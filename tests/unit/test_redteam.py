@@ -1,4 +1,7 @@
-"""A second red-team pass on the Lambda after issue 8: each test failed before its fix.
+"""A second red-team pass on the Lambda after issue 8: each attack failed before its fix.
+
+(Guards that already held are marked "guard": the TLS handshake drip, literal lists in a
+loop, a text body whose Content-Type params choose.)
 
 In process, as in test_handler_attacks.py: the handler (or the renderer) driven as Lambda
 would, with real local sockets as upstreams; only the secret store is a dict.
@@ -6,6 +9,7 @@ would, with real local sockets as upstreams; only the secret store is a dict.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import socket
@@ -14,6 +18,8 @@ import sys
 import textwrap
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,7 +27,13 @@ from typing import Any
 import pytest
 
 from generic_api_call import limits, secret_store
-from generic_api_call.errors import InvalidTemplate, RenderError, UpstreamTimeout
+from generic_api_call.errors import (
+    DestinationRefused,
+    InvalidTemplate,
+    RenderError,
+    UpstreamConnectionError,
+    UpstreamTimeout,
+)
 from generic_api_call.handler import lambda_handler
 from generic_api_call.render import check_syntax, render_request
 from generic_api_call.secrets import MASK, Secrets
@@ -40,6 +52,14 @@ EURO = "p€ss-w0rd-xyz"  # not latin-1: a body or a path only
 SECRETS = {"ssm:/r/slashed": SLASHED, "ssm:/r/accented": ACCENTED, "ssm:/r/euro": EURO}
 
 
+@functools.cache
+def gzip_bomb() -> bytes:
+    """100 MiB of zeros, gzipped to about 100 KiB (made once, in pieces)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # 31: the gzip container
+    zeros = bytes(2**20)
+    return b"".join(packer.compress(zeros) for _ in range(100)) + packer.flush()
+
+
 class BytesEcho(Upstream):
     """Echoes the bytes it received, as many plain servers do: no charset of its own."""
 
@@ -53,6 +73,14 @@ class BytesEcho(Upstream):
             headers, payload = {"Content-Type": "text/plain"}, body
         elif self.path.startswith("/answer"):  # the request body is the answer, of a chosen type
             headers, payload = {"Content-Type": self.headers["X-Answer-Type"]}, body
+        elif self.path == "/redirect-bomb":  # a redirect whose body inflates to 100 MB
+            self.send_response(302)
+            for name, value in {"Location": "/landing", "Content-Encoding": "gzip",
+                                "Content-Length": str(len(gzip_bomb()))}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(gzip_bomb())
+            return
         else:  # the header's bytes in a UTF-8 body
             headers, payload = {"Content-Type": "text/plain; charset=utf-8"}, b"token=" + token
         self.send_response(200)
@@ -145,6 +173,7 @@ LIST_HOARDERS = {
     + "{{ m(n - 1) if n else '' }}{% endmacro %}{{ m(100) }}",
     "repeat": "{% macro m(n) %}" + "".join(f"{{% set a{i} = [0] * 13000 %}}" for i in range(20))
     + "{{ m(n - 1) if n else '' }}{% endmacro %}{{ m(100) }}",
+    # guard: literal lists in a loop were already bounded
     "literals": "{% for i in range(99999) %}{% set a = [" + ",".join(["0"] * 1000) + "] %}{% endfor %}",
 }
 
@@ -213,6 +242,7 @@ ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
     ("url: 'http://h/'\nbody: " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
     ("url: 'http://h/'\nheaders: {'X Bad': v}\n", "headers"),
     ("url: 'http://h/'\n" + ALIAS_BOMB, "alias"),  # 9**9 values once expanded: the seed hung
+    ("url: 'http://h/'\nbody: '{{ " + "9" * 5000 + " }}'\n", "literal"),  # Jinja's lexer: ValueError
 ])
 def test_an_odd_template_file_is_refused_naming_the_file(tmp_path, text, reason):
     path = tmp_path / "odd.POST.yaml"
@@ -295,6 +325,7 @@ def test_headers_dripped_slowly_meet_the_template_deadline():
 
 
 def test_a_tls_handshake_dripped_slowly_meets_the_template_deadline():
+    # guard: Python's ssl already bounds the whole handshake by the connect timeout.
     # A TLS record header announcing 16 KiB, then its bytes one at a time: each read is
     # within the socket timeout, the handshake never completes.
     listener = socket.create_server(("127.0.0.1", 0))
@@ -339,3 +370,113 @@ def test_every_answer_gives_a_result_that_is_strict_json(bytes_echo, content_typ
                     headers={"X-Answer-Type": content_type, "Content-Type": "text/plain"})
     assert result["statusCode"] == 200
     json.dumps(result, allow_nan=False, ensure_ascii=False).encode("utf-8")  # what Step Functions can read
+
+
+# --- raw items (the Lambda's event) that DynamoDB would never hold ----------------------------
+
+@pytest.mark.parametrize("number", ["1E+999999999", "1." + "0" * 37 + "1", "Infinity", "-Infinity"])
+def test_a_raw_item_with_an_odd_number_is_an_invalid_template(number):
+    item = to_item({"PK": "raw", "SK": "GET", "url": "{{ base_url }}/"}) | {"timeoutSeconds": {"N": number}}
+    with pytest.raises(InvalidTemplate):
+        lambda_handler({"template": item, "params": {}}, Context())
+    assert RECEIVED == []
+
+
+# --- a Location header that does not parse ----------------------------------------------------
+
+@pytest.mark.parametrize("location", ["http://[bad/x", "http://127.0.0.1:99999/x", "http://user:pw@127.0.0.1/x"])
+def test_a_location_that_cannot_be_followed_is_a_named_refusal(location):
+    with pytest.raises(DestinationRefused):
+        invoke({"to": location}, url="{{ base_url }}/redirect?code=302&to={{ params.to }}", followRedirects=True)
+
+
+
+@pytest.mark.parametrize("follow", [False, True])
+def test_the_body_of_a_redirect_is_capped_like_any_body(bytes_echo, follow):
+    # requests read a 3xx body whole (uncapped, decompressed) to prepare the next request,
+    # even with allow_redirects=False.
+    tracemalloc.start()
+    try:
+        try:
+            result = invoke(url=bytes_echo + "/redirect-bomb", followRedirects=follow)
+        except UpstreamConnectionError:
+            result = None  # followed: /landing answers after the bomb
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    print(f"peak {peak / 2**20:.1f} MiB")
+    assert peak < 32 * 2**20
+    if not follow:
+        assert result is not None and result["statusCode"] == 302 and result["truncated"] is True
+
+
+
+# --- a Content-Type chosen by params switched the JSON structure check off ---------------------
+
+def test_params_choosing_the_content_type_cannot_switch_off_the_json_structure_check():
+    template = from_plain({
+        "PK": "t", "SK": "POST", "url": "http://h/", "headers": {"Content-Type": "application/{{ params.fmt }}"},
+        "body": '{"name": "{{ params.name }}", "role": "user"}'})
+    check_syntax(template)
+    hostile = {"fmt": "x-www-form-urlencoded", "name": 'bob", "role": "admin", "x": "'}
+    with pytest.raises(RenderError, match="JSON"):
+        render_request(template, hostile, "http://h")
+    assert render_request(template, {"fmt": "x-www-form-urlencoded", "name": "bob"}, "http://h").body == (
+        '{"name": "bob", "role": "user"}')
+
+
+def test_a_text_body_with_a_chosen_content_type_is_not_held_to_json():
+    # guard: the fix above must leave bodies that are not written as JSON alone.
+    template = from_plain({"PK": "t", "SK": "POST", "url": "http://h/",
+                           "headers": {"Content-Type": "{{ params.ct }}"}, "body": "a={{ params.a }}&b=1"})
+    assert render_request(template, {"ct": "text/plain", "a": "x"}, "http://h").body == "a=x&b=1"
+
+
+
+def test_an_integer_literal_jinja_cannot_read_is_an_invalid_template():
+    with pytest.raises(InvalidTemplate, match="literal"):
+        invoke(method="POST", body="{{ " + "9" * 5000 + " }}")
+
+
+# --- the seed: over 100 changed templates take several transactions --------------------------
+
+class FakeTable:
+    """DynamoDB's transaction rules that matter here, in memory: at most 100 items, all or nothing;
+    an item whose `description` is "refused" stands for any item DynamoDB refuses."""
+
+    def __init__(self, items: dict[tuple[str, str], dict[str, Any]]) -> None:
+        self.items = dict(items)
+
+    def get_item(self, TableName: str, Key: dict[str, Any], ConsistentRead: bool) -> dict[str, Any]:
+        item = self.items.get((Key["PK"]["S"], Key["SK"]["S"]))
+        return {} if item is None else {"Item": item}
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> None:
+        assert len(TransactItems) <= 100
+        staged = dict(self.items)
+        for action in TransactItems:
+            if "Put" in action:
+                item = action["Put"]["Item"]
+                if item.get("description") == {"S": "refused"}:
+                    raise RuntimeError("ValidationException")
+                staged[(item["PK"]["S"], item["SK"]["S"])] = item
+            else:
+                key = action["Delete"]["Key"]
+                staged.pop((key["PK"]["S"], key["SK"]["S"]), None)
+        self.items = staged
+
+
+def test_a_seed_of_over_100_templates_that_fails_writes_nothing(tmp_path):
+    from testbed.seed import put_templates
+    from testbed.templates import TemplateFile
+
+    def template_file(index: int, description: str = "") -> TemplateFile:
+        plain = {"PK": f"t{index:03d}", "SK": "GET", "url": "{{ base_url }}/", "description": description}
+        return TemplateFile(path=tmp_path / f"t{index:03d}.GET.yaml", template=from_plain(plain), item=to_item(plain))
+
+    files = [template_file(i) for i in range(149)] + [template_file(149, "refused")]  # the last sorts last
+    before = {("t000", "GET"): template_file(0, "stored before").item}
+    table = FakeTable(before)
+    with pytest.raises(RuntimeError, match="ValidationException"):
+        put_templates(table, files)
+    assert table.items == before

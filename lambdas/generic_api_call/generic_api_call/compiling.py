@@ -182,6 +182,8 @@ def _compile(kind: str, source: str, where: str) -> tuple[Any, frozenset[str]]:
         raise InvalidTemplate(f"{where}: {exc}") from exc
     except RecursionError as exc:
         raise InvalidTemplate(f"{where}: template is nested too deeply") from exc
+    except ValueError as exc:  # Jinja's lexer reads a literal of over 4,300 digits with int()
+        raise InvalidTemplate(f"{where}: a literal Jinja cannot read ({exc})") from exc
 
 
 # --- rendering one string ----------------------------------------------------------------

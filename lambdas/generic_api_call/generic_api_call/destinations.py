@@ -341,5 +341,17 @@ def hostport(host: str, port: int) -> str:
 
 
 def resolve_redirect(response_url: str, location: str) -> str:
-    """The absolute URL a Location header points to (relative and scheme-relative forms included)."""
-    return urljoin(response_url, location.strip())
+    """The absolute URL a Location header points to (relative and scheme-relative forms included).
+
+    DestinationRefused when it does not parse, or holds user:password@ (requests would send
+    them as a Basic header): the upstream's answer is at fault, not the template.
+    """
+    try:
+        url = urljoin(response_url, location.strip())
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number in range)
+    except ValueError:
+        raise DestinationRefused("redirect refused: its Location does not parse") from None
+    if "@" in parts.netloc:
+        raise DestinationRefused("redirect refused: its Location holds user:password@")
+    return url

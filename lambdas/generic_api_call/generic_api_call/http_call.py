@@ -132,7 +132,7 @@ def _exchange(
 def _session(target: destinations.Target | None, deadline: float) -> requests.Session:
     if target is not None:
         return pinning.pinned_session(target, deadline)
-    session = requests.Session()
+    session = pinning.OwnRedirectsSession()
     session.trust_env = False  # proxies or .netrc from the environment must not reroute calls
     return session
 

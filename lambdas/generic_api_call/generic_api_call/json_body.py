@@ -27,6 +27,22 @@ def declares_json(headers: Mapping[str, str]) -> bool:
     return any(k.lower() == "content-type" and "json" in v.lower() for k, v in headers.items())
 
 
+def keeps_json_structure(source: str, template_headers: Mapping[str, str], rendered_headers: Mapping[str, str]) -> bool:
+    """Must this string body keep its JSON structure? When the request declares JSON, and also
+    when params may choose the Content-Type (it holds Jinja) and the body is written as JSON:
+    else a param could declare text/plain to switch the check off and add keys."""
+    if declares_json(rendered_headers):
+        return True
+    chosen = any(k.lower() == "content-type" and ("{{" in v or "{%" in v) for k, v in template_headers.items())
+    if not chosen:
+        return False
+    try:
+        json_skeleton(source)
+    except InvalidTemplate:
+        return False  # not written as JSON (a form body...): nothing to keep
+    return True
+
+
 def json_skeleton(source: str) -> Any:
     """The template's own JSON structure, each `{{ ... }}` standing for one JSON value.
 

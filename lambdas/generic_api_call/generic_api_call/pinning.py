@@ -28,6 +28,18 @@ from .destinations import DEFAULT_PORTS, Target, hostport, split_url
 from .errors import DestinationRefused
 
 
+class OwnRedirectsSession(requests.Session):
+    """A Session that never prepares a redirect: http_call.py follows them itself, each hop checked.
+
+    Even with allow_redirects=False, requests prepares the next request of a 3xx answer
+    (for `Response.next`): it reads the whole body first, uncapped and decompressed (a 3xx
+    gzip bomb took 200 MB), and parses the Location (a ValueError for `http://[bad`).
+    """
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
 def pinned_session(target: Target, deadline: float | None = None) -> requests.Session:
     """A Session that connects only to `target.address`, speaking to `target.host`.
 
@@ -35,7 +47,7 @@ def pinned_session(target: Target, deadline: float | None = None) -> requests.Se
     so an automatically followed redirect cannot leave the checked destination. With a
     `deadline` (time.monotonic()), every connection is shut down when it passes.
     """
-    session = requests.Session()
+    session = OwnRedirectsSession()
     session.trust_env = False  # env proxies or .netrc must not reroute or add credentials
     adapter = _PinnedAdapter(target, None if deadline is None else _Watchdog(deadline))
     session.mount("http://", adapter)

@@ -19,7 +19,8 @@ Where params may go:
   leading whitespace (what http.client and requests accept), else RenderError.
 - body: a map or list is rendered leaf by leaf and sent as JSON, so params cannot break the
   JSON; a leaf that is exactly one `{{ expr }}` keeps the value's JSON type (a list stays a
-  list). A string body is rendered as text; if it is declared JSON it must parse and keep
+  list). A string body is rendered as text; if it is declared JSON (or is written as JSON
+  and params may choose its Content-Type, see json_body.keeps_json_structure) it must parse and keep
   the template's own JSON structure (same keys, in order, and array lengths; only a
   `{{ ... | tojson }}` may put an object, array or string where the template has none);
   see json_body.py.
@@ -39,7 +40,7 @@ from . import destinations
 from .budget import RenderState, active, check_size, current_state, too_big
 from .compiling import compile_source, render_errors, render_string, secrets_used
 from .errors import RenderError, SecretNotAllowed
-from .json_body import check_json_body, declares_json, json_skeleton
+from .json_body import check_json_body, declares_json, json_skeleton, keeps_json_structure
 from .limits import MAX_JSON_DEPTH, MAX_RENDERED_CHARS, json_depth_within
 from .request import Request, with_query
 from .sandbox import Params, TrustedUrl
@@ -114,7 +115,7 @@ def _render_body(template: Template, context: dict[str, Any], headers: dict[str,
         return None
     if isinstance(template.body, str):
         text = _encodable("body", render_string("text", template.body, context, "body"))
-        if declares_json(headers):
+        if keeps_json_structure(template.body, template.headers, headers):
             check_json_body(template.body, text)
         return text
     body = _render_structure(template.body, context, "body")

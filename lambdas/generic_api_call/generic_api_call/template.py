@@ -51,8 +51,8 @@ def from_dynamodb_item(item: Mapping[str, Any]) -> Template:
         raise InvalidTemplate(f"template item must be a map, got {type(item).__name__}")
     try:
         plain = {key: _deserializer.deserialize(value) for key, value in item.items()}
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise InvalidTemplate(f"template item is not in DynamoDB attribute-value form: {exc}") from exc
+    except (TypeError, ValueError, KeyError, AttributeError, ArithmeticError) as exc:  # decimal.Inexact, Overflow
+        raise InvalidTemplate(f"template item is not in DynamoDB attribute-value form: {exc!r}") from exc
     return from_plain(plain)
 
 
@@ -158,8 +158,8 @@ def _optional_map(data: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 def _plain_numbers(value: Any) -> Any:
     """DynamoDB numbers arrive as Decimal; JSON and `requests` want int or float."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Decimal):  # (not finite: a float, which the field checks refuse)
+        return int(value) if value.is_finite() and value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {k: _plain_numbers(v) for k, v in value.items()}
     if isinstance(value, list | set | tuple):
