@@ -75,7 +75,8 @@ def test_watch_deploys_an_edited_template(testbed: support.Testbed, running_watc
     _wait_until(lambda: (testbed.get_item(name, "GET") or {}).get("description") == {"S": "second"},
                 "the edited template in the table")
     print(f"\ntemplate edit live after {time.monotonic() - edited_at:.2f}s")  # a figure, not an assertion
-    assert any(name in line and "updated" in line for line in lines), lines
+    # The table can show the edit a moment before the watcher prints its line.
+    _wait_until(lambda: any(name in line and "updated" in line for line in lines), f"an 'updated' line in {lines}")
     assert testbed.run(name, "GET").status == "SUCCEEDED"
 
     seen = len(lines)
