@@ -61,8 +61,8 @@ coverage: venv ## state-machine coverage report from the last `make test` (.test
 lint: venv ## ruff
 	$(PY) -m ruff check .
 
-typecheck: venv ## mypy over the Lambda, the harness and the mock API (config: pyproject.toml)
-	$(VENV)/bin/mypy lambdas/generic_api_call/generic_api_call testbed mockapi
+typecheck: venv ## mypy over the Lambda, the harness, the mock API and the bench (config: pyproject.toml)
+	$(VENV)/bin/mypy  # the files are listed in pyproject.toml [tool.mypy]
 
 base-image: ## build the local stand-in for python:3.11-slim (machines without a registry)
 	bash scripts/build-base-image.sh

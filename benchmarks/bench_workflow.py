@@ -32,9 +32,9 @@ from typing import Any
 
 import requests
 
-from generic_api_call.render import render_request
-from generic_api_call.template import from_dynamodb_item
-from testbed import aws, backends, executions, settings
+from generic_api_call.destinations import AllowList
+from generic_api_call.handler import prepare_request
+from testbed import aws, backends, executions, seed, settings
 from testbed.stack import Stack
 
 WORKFLOW_INPUT = {"templateName": "get_user", "method": "GET", "params": {"user_id": "42", "fields": "id,name"}}
@@ -84,12 +84,14 @@ def started_stack(backend: str) -> Iterator[Stack]:
 def floor_sample(stack: Stack, dynamodb: Any, session: requests.Session) -> Callable[[], None]:
     """GetItem + render + HTTP call, in this process: what the workflow does, minus Step Functions."""
     base_url = stack.endpoints.mockapi
+    allowed = AllowList.parse(seed.allowed_hosts(base_url))
 
     def once() -> None:
         item = dynamodb.get_item(TableName=settings.TABLE_NAME, ConsistentRead=True, Key={
             "PK": {"S": WORKFLOW_INPUT["templateName"]}, "SK": {"S": WORKFLOW_INPUT["method"]}})["Item"]
-        request = render_request(from_dynamodb_item(item), WORKFLOW_INPUT["params"], base_url)
-        session.request(request.method, request.url, params=request.query, headers=request.headers,
+        # The Lambda's own code path up to the send (render, destination check).
+        request = prepare_request(item, WORKFLOW_INPUT["params"], base_url=base_url, allowed_hosts=allowed).request
+        session.request(request.method, request.url, headers=request.headers, data=request.body,
                         timeout=10).raise_for_status()
 
     return once
