@@ -12,7 +12,8 @@ testbed depends on it, and remove its fixed per-execution overhead:
 - worker_reuse: a handler exception keeps the Lambda worker warm (no cold start after it);
 - worker_updates: a Lambda update lets in-flight invocations finish;
 - fast_shutdown: SIGTERM stops it in 0.2 s instead of waiting 3 s for idle keep-alive clients;
-- lambda_isolation: a Python Lambda imports only its bundle and the AWS runtime's SDK.
+- lambda_isolation: a Python Lambda imports only its bundle and the AWS runtime's SDK;
+- log_drain: a Python Lambda's log lines end at a marker its worker writes, not after 5-50 ms of silence.
 
 Used by the embedded stack and the MiniStack image alike.
 """

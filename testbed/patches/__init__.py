@@ -14,6 +14,7 @@ from testbed.patches import (
     fast_shutdown,
     jsonpath_required,
     lambda_isolation,
+    log_drain,
     test_state_retry,
     worker_reuse,
     worker_updates,
@@ -22,7 +23,7 @@ from testbed.patches import (
 # worker_reuse edits Worker.invoke's source, so it goes before error_names wraps that method.
 PATCHES = (
     execution_start, execution_input, jsonpath_required, test_state_retry, worker_reuse, error_names, worker_updates,
-    fast_shutdown, lambda_isolation,
+    fast_shutdown, lambda_isolation, log_drain,
 )
 
 

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from testbed import patches
-from testbed.patches import error_names, execution_input, jsonpath_required, source, worker_updates
+from testbed.patches import error_names, execution_input, jsonpath_required, log_drain, source, worker_updates
 from testbed.patches.source import PatchError, replace_once, source_sha256, upstream_object
 
 PINS = [(patch.NAME, dotted, sha) for patch in patches.PATCHES for dotted, sha in patch.UPSTREAM.items()]
@@ -22,7 +22,8 @@ PINS = [(patch.NAME, dotted, sha) for patch in patches.PATCHES for dotted, sha i
 def test_patched_upstream_code_is_unchanged(patch, dotted, pinned):
     obj = upstream_object(dotted)
     if isinstance(obj, str):  # the worker script: compare it as upstream shipped it
-        obj = obj.replace(error_names.WORKER_NEW, error_names.WORKER_OLD)
+        for patch_module in (error_names, log_drain):
+            obj = obj.replace(patch_module.WORKER_NEW, patch_module.WORKER_OLD)
     assert source_sha256(obj) == pinned, f"MiniStack changed {dotted}: re-check patch {patch!r}"
 
 
@@ -122,3 +123,33 @@ def test_emulator_config_drains_briefly():
     fast_shutdown.apply()
     assert Config().graceful_timeout == fast_shutdown.GRACEFUL_TIMEOUT_SECONDS
     assert "HypercornConfig()" in inspect.getsource(upstream_object("ministack.app.main"))
+
+
+def test_log_drain_stops_at_the_end_mark_and_drops_it():
+    # GIVEN a worker's stderr queue holding this invocation's lines, the end mark, and the next one's
+    import queue
+
+    lines: queue.Queue[str] = queue.Queue()
+    for line in ("first", "second", log_drain.END_MARK, "next invocation"):
+        lines.put(line)
+    # WHEN the drain reads it THEN it returns this invocation's lines only, at once
+    assert log_drain.read_until_mark(lines, cap_seconds=5.0) == "first\nsecond"
+    assert lines.get_nowait() == "next invocation"
+
+
+def test_log_drain_without_a_mark_ends_at_the_cap():
+    import queue
+    import time
+
+    lines: queue.Queue[str] = queue.Queue()
+    lines.put("only line")
+    started = time.monotonic()
+    assert log_drain.read_until_mark(lines, cap_seconds=0.05) == "only line"
+    assert time.monotonic() - started < 1.0  # bounded (the cap, not a hang)
+
+
+def test_log_drain_marks_the_end_of_each_python_invocation():
+    patches.apply_all()
+    from ministack.core import lambda_runtime
+
+    assert log_drain.WORKER_NEW in lambda_runtime._PYTHON_WORKER_SCRIPT
