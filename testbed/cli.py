@@ -62,8 +62,8 @@ def _up(args: argparse.Namespace) -> int:
     print(f"Starting the {stack.name} stack...")
     backends.remember(stack.name)
     stack.start()
-    print("Seeding: table, templates, Lambda, state machine (a first Lambda bundle installs its "
-          "dependencies: ~20-40 s)...", flush=True)
+    print("Deploying the CDK app's stack and loading the templates (the first synth and Lambda bundle "
+          "take ~20-60 s; then seconds)...", flush=True)
     report = stack.seed()
     print("Seed:")
     print("\n".join(report.lines()))
