@@ -12,20 +12,24 @@ mock_port=${CDK_SMOKE_MOCKAPI_PORT:-8099}
 endpoint=http://127.0.0.1:$port
 logs=$(mktemp -d)
 
-GATEWAY_PORT=$port BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL= .venv/bin/python -m testbed.emulator >"$logs/emulator.log" 2>&1 &
+mkdir "$logs/tmp"  # the emulator's Lambda worker folders go here, and with it
+TMPDIR=$logs/tmp GATEWAY_PORT=$port BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL= .venv/bin/python -m testbed.emulator >"$logs/emulator.log" 2>&1 &
 emulator_pid=$!
 .venv/bin/python -m mockapi --host 127.0.0.1 --port "$mock_port" --stubs mockapi/stubs.yaml >"$logs/mockapi.log" 2>&1 &
 mockapi_pid=$!
 stop() {
+    local status=$?
+    if ((status != 0)); then echo "failed (exit $status); last lines of the services' logs:"; tail -n 30 "$logs"/*.log; fi
     kill "$emulator_pid" "$mockapi_pid" 2>/dev/null || true
     wait "$emulator_pid" "$mockapi_pid" 2>/dev/null || true
+    rm -rf "$logs"
 }
 trap stop EXIT
 
 for url in "$endpoint/_ministack/health" "http://127.0.0.1:$mock_port/__admin/health"; do
     deadline=$((SECONDS + 60))
     until curl -fs -o /dev/null "$url"; do
-        if ((SECONDS > deadline)); then echo "not ready after 60s: $url"; tail -30 "$logs"/*.log; exit 1; fi
+        if ((SECONDS > deadline)); then echo "not ready after 60s: $url"; exit 1; fi
         sleep 0.2
     done
 done

@@ -17,8 +17,10 @@ fails if a bundle-less import succeeds again.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -78,7 +80,10 @@ def apply(work_dir: Path | None = None) -> None:
 
     if getattr(lambda_runtime._detect_runtime_binary, "__wrapped__", None):
         return
-    parent = work_dir or Path(tempfile.mkdtemp(prefix="testbed-lambda-runtime-"))
+    if work_dir is None:
+        work_dir = Path(tempfile.mkdtemp(prefix="testbed-lambda-runtime-"))  # under the stack's TMPDIR
+        atexit.register(shutil.rmtree, work_dir, True)  # ours alone: gone with this process
+    parent = work_dir
     os.makedirs(parent, exist_ok=True)
     lambda_runtime._detect_runtime_binary = _with_isolation(
         lambda_runtime._detect_runtime_binary, str(isolated_python(parent)), str(runtime_dir(parent)))
