@@ -10,6 +10,12 @@ root=$PWD
 port=${CDK_SMOKE_EMULATOR_PORT:-4599}
 mock_port=${CDK_SMOKE_MOCKAPI_PORT:-8099}
 endpoint=http://127.0.0.1:$port
+for p in "$port" "$mock_port"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+        echo "port $p is in use: stop what listens there, or set CDK_SMOKE_EMULATOR_PORT / CDK_SMOKE_MOCKAPI_PORT"
+        exit 1
+    fi
+done
 logs=$(mktemp -d)
 
 mkdir "$logs/tmp"  # the emulator's Lambda worker folders go here, and with it
@@ -19,9 +25,10 @@ emulator_pid=$!
 mockapi_pid=$!
 stop() {
     local status=$?
+    set +e  # clean up whatever failed: stop the services first, then report
+    kill "$emulator_pid" "$mockapi_pid" 2>/dev/null
+    wait "$emulator_pid" "$mockapi_pid" 2>/dev/null
     if ((status != 0)); then echo "failed (exit $status); last lines of the services' logs:"; tail -n 30 "$logs"/*.log; fi
-    kill "$emulator_pid" "$mockapi_pid" 2>/dev/null || true
-    wait "$emulator_pid" "$mockapi_pid" 2>/dev/null || true
     rm -rf "$logs"
 }
 trap stop EXIT
