@@ -8,8 +8,8 @@ Per backend it starts its own stack on free ports, seeds it, then measures, side
   on the emulator, render with the Lambda's code, the HTTP call to the mock API);
 - pass-only: a one-state Pass machine on the same emulator (the execution overhead);
 - workflow: the real state machine (getItem, Lambda render + call, Choice);
-- throughput: workflow executions started and awaited at concurrency 1, 4 and 16, after a
-  warm-up round at that concurrency (each concurrent invocation has its own Lambda worker).
+- throughput: workflow executions started and awaited at concurrency 1, 4 and 16 (64, 64 and
+  256 of them), after a warm-up round at that concurrency (each concurrent invocation has its own Lambda worker).
 Latencies are start_execution until the end is seen (testbed.executions.run, as tests use
 it). The figures go to .testbed/reports/bench-<UTC timestamp>.json, to compare two runs.
 """
@@ -40,6 +40,9 @@ from testbed.stack import Stack
 WORKFLOW_INPUT = {"templateName": "get_user", "method": "GET", "params": {"user_id": "42", "fields": "id,name"}}
 PASS_DEFINITION = json.dumps({"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": True}}})
 CONCURRENCY = (1, 4, 16)
+# At least this many executions per concurrent client: 64 at concurrency 16 was 4 rounds, over in
+# ~1 s, and its figure varied by 2x between runs.
+ROUNDS_PER_LEVEL = 16
 BENCH_ENV = {"SFN_WAIT_SCALE": "0"}
 
 
@@ -142,7 +145,8 @@ def bench_backend(backend: str, runs: int, per_level: int) -> dict[str, Any]:
             for _ in range(3):  # warm: Lambda worker, connections
                 sample()
             latency[name] = stats([timed(sample) for _ in range(runs)])
-        levels = [throughput(stack, report.state_machine_arn, c, max(per_level, c)) for c in CONCURRENCY]
+        levels = [throughput(stack, report.state_machine_arn, c, max(per_level, ROUNDS_PER_LEVEL * c))
+                  for c in CONCURRENCY]
         return {"backend": backend, "latency_ms": latency, "throughput": levels}
 
 
@@ -166,7 +170,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["all", "embedded", "docker"], default="all",
                         help="all = embedded, and docker when an engine answers")
     parser.add_argument("--runs", type=int, default=30, help="samples per latency case")
-    parser.add_argument("--per-level", type=int, default=64, help="executions per throughput level")
+    parser.add_argument("--per-level", type=int, default=64,
+                        help="executions per throughput level (at least 16 per concurrent client)")
     parser.add_argument("--out", type=Path, default=settings.STATE_DIR / "reports", help="folder for the JSON")
     args = parser.parse_args()
     chosen = ["embedded", "docker"] if args.backend == "all" else [args.backend]

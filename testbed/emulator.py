@@ -4,6 +4,8 @@ The patches (testbed/patches/, one module each) make MiniStack behave as AWS whe
 testbed depends on it, and remove its fixed per-execution overhead:
 - execution_start: no 150 ms sleep before each execution; a crashed execution thread fails
   its execution instead of leaving it RUNNING;
+- thread_reuse: executions and Task states run on reused threads (no thread start on the
+  server's event loop per StartExecution);
 - execution_input: StartExecution refuses input over 256 KiB or not JSON, as AWS does;
 - jsonpath_required: a `.$` path that matches nothing fails with States.Runtime, as on AWS;
 - test_state_retry: TestState answers RETRIABLE while a retrier has attempts left, as AWS;

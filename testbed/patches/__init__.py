@@ -16,14 +16,16 @@ from testbed.patches import (
     lambda_isolation,
     log_drain,
     test_state_retry,
+    thread_reuse,
     worker_reuse,
     worker_updates,
 )
 
-# worker_reuse edits Worker.invoke's source, so it goes before error_names wraps that method.
+# Source edits go before the wrappers of the same function: worker_reuse before error_names
+# (Worker.invoke), thread_reuse before execution_input (_start_execution).
 PATCHES = (
-    execution_start, execution_input, jsonpath_required, test_state_retry, worker_reuse, error_names, worker_updates,
-    fast_shutdown, lambda_isolation, log_drain,
+    execution_start, thread_reuse, execution_input, jsonpath_required, test_state_retry, worker_reuse, error_names,
+    worker_updates, fast_shutdown, lambda_isolation, log_drain,
 )
 
 
