@@ -2,44 +2,60 @@
 
 The integration tests run once per backend: `embedded` always, `docker` when an engine
 answers (skipped with a reason otherwise, or failed when TESTBED_REQUIRE_DOCKER=1).
-Each backend's stack is started once per session, seeded, and stopped at the end; the
-docker stack starts in the background while the embedded tests run.
+Each backend's stack is started once per session, in the background as soon as a test of
+it is collected, shared by every pytest-xdist worker, and stopped at the end (tests/stacks.py).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from testbed import backends
-from testbed.embedded import EmbeddedStack
-from testbed.probes import free_port
-from testbed.seed import SeedReport
 from testbed.stack import Stack
+from tests.stacks import SessionLock, SharedStacks, wait_for_starters
 from tests.support import Testbed, unique
 
 BACKENDS = ["embedded", "docker"]
-# Wait states and Retry backoff take no real time in tests (MiniStack's SFN_WAIT_SCALE).
-# The metadata addresses are allow-listed on purpose: the Lambda must refuse them anyway.
-TEST_EMULATOR_ENV = {
-    "SFN_WAIT_SCALE": "0",
-    "TESTBED_ALLOWED_HOSTS_EXTRA": "169.254.169.254,[fd00:ec2::254],[::ffff:169.254.169.254]",
-}
+_STACKS = pytest.StashKey[SharedStacks]()
+_OWNER = pytest.StashKey[bool]()
+_WORKER_INPUT_KEY = "testbed_stacks_dir"
 
 
-def _start_embedded(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStack:
-    stack = EmbeddedStack(
-        run_dir=tmp_path_factory.mktemp("embedded-stack"),
-        emulator_port=free_port(),
-        mockapi_port=free_port(),
-        extra_env=TEST_EMULATOR_ENV,
-    )
-    stack.start()
-    return stack
+def pytest_configure(config: pytest.Config) -> None:
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None:  # an xdist worker: the controller made the session folder
+        directory = Path(worker_input[_WORKER_INPUT_KEY])
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="testbed-test-stacks-"))
+    config.stash[_OWNER] = worker_input is None
+    config.stash[_STACKS] = SharedStacks(directory)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: each worker gets the controller's session folder."""
+    node.workerinput[_WORKER_INPUT_KEY] = str(node.config.stash[_STACKS].directory)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stacks = config.stash.get(_STACKS, None)
+    if stacks is not None and config.stash.get(_OWNER, False):
+        stacks.stop_all()
+        stacks.remove()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the stacks the selected tests need, in the background, while other tests run."""
+    wanted = {item.callspec.params.get("stack") for item in items if hasattr(item, "callspec")}
+    for backend in BACKENDS:
+        if backend in wanted and (backend != "docker" or backends.docker_available()):
+            config.stash[_STACKS].start_in_background(backend)
 
 
 def _require_docker() -> None:
@@ -50,77 +66,41 @@ def _require_docker() -> None:
         pytest.skip(f"docker backend: {reason} (set TESTBED_REQUIRE_DOCKER=1 to fail instead)")
 
 
-def _start_and_seed_docker() -> tuple[Stack, SeedReport]:
-    from testbed.docker_stack import DockerStack
-
-    # Port 0: any free host port, so the tests run beside a `make up` stack on 4566/8080.
-    stack = DockerStack(project_name=f"testbed-test-{os.getpid()}", emulator_port=0, mockapi_port=0,
-                        emulator_env=TEST_EMULATOR_ENV)
-    stack.start()
-    return stack, stack.seed()
-
-
-def _docker_selected(session: pytest.Session) -> bool:
-    return any(getattr(item, "callspec", None) is not None and item.callspec.params.get("stack") == "docker"
-               for item in session.items)
-
-
-@pytest.fixture(scope="session")
-def docker_stack(request: pytest.FixtureRequest) -> Iterator[Future[tuple[Stack, SeedReport]] | None]:
-    """The docker stack, started in the background when the first integration test starts.
-
-    Building, starting and seeding it takes 15-40 s, mostly waiting on Docker; in the
-    background that overlaps the embedded half of the session instead of adding to it.
-    """
-    if not _docker_selected(request.session) or not backends.docker_available():
-        yield None
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="docker-stack") as pool:
-        future = pool.submit(_start_and_seed_docker)
-        yield future
-        try:
-            started, _ = future.result()
-        except Exception:  # the docker tests already reported why it failed
-            return
-        started.stop()
+# Seed reports of the shared stacks, from their starters.
+_SEED_REPORTS: dict[int, Any] = {}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def stack(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    docker_stack: Future[tuple[Stack, SeedReport]] | None,
-) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """The session's shared stack of this backend (tests/stacks.py stops it at the end)."""
     if request.param == "docker":
-        if docker_stack is None:
-            _require_docker()
-            pytest.fail("the docker stack was not started")  # selected tests always start it
-        started, report = docker_stack.result()
-        _SEED_REPORTS[id(started)] = report
-        yield started  # docker_stack stops it at the end of the session
-        return
-    embedded = _start_embedded(tmp_path_factory)
-    try:
-        yield embedded
-    finally:
-        embedded.stop()
-
-
-# Seed reports of stacks seeded while starting (the docker stack, in the background).
-_SEED_REPORTS: dict[int, SeedReport] = {}
+        _require_docker()
+    started, report = request.config.stash[_STACKS].attach(request.param)
+    _SEED_REPORTS[id(started)] = report
+    return started
 
 
 @pytest.fixture(scope="session")
-def testbed(stack: Stack) -> Iterator[Testbed]:
-    report = _SEED_REPORTS.get(id(stack))
-    if report is not None:
-        yield Testbed(stack=stack, seed_report=report, state_machine_arn=report.state_machine_arn)
+def testbed(stack: Stack) -> Testbed:
+    report = _SEED_REPORTS[id(stack)]
+    return Testbed(stack=stack, seed_report=report, state_machine_arn=report.state_machine_arn)
+
+
+@pytest.fixture(scope="session")
+def session_locks(request: pytest.FixtureRequest) -> SessionLock:
+    return SessionLock(request.config.stash[_STACKS].directory)
+
+
+@pytest.fixture
+def session_lock(request: pytest.FixtureRequest, session_locks: SessionLock) -> Iterator[None]:
+    """Shared by the tests on the shared stacks; exclusive for those marked `exclusive`."""
+    if request.node.get_closest_marker("exclusive") is None:
+        with session_locks.shared():
+            yield
         return
-    # The embedded stack is seeded from this process, so its settings come from os.environ.
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in TEST_EMULATOR_ENV.items():
-            patch.setenv(key, value)
-        yield Testbed.seeded(stack)
+    wait_for_starters(request.config.stash[_STACKS].directory)  # a stack being built reads the source tree
+    with session_locks.exclusive():
+        yield
 
 
 # Factories (LocalStack style): a test asks for data through them and owns it; whatever a
