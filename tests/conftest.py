@@ -50,8 +50,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         stacks.remove()
 
 
+_INFRA_TESTS = Path(__file__).parent / "infra"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start the stacks the selected tests need, in the background, while other tests run."""
+    """Start the stacks the selected tests need, in the background, while other tests run.
+
+    The infra tests go to one xdist worker (`--dist loadgroup`): their fixtures start the CDK's
+    Node.js runtime (jsii) in the process, several seconds of CPU that each worker would pay again.
+    """
+    for item in items:
+        if _INFRA_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("infra"))
     wanted = {item.callspec.params.get("stack") for item in items if hasattr(item, "callspec")}
     for backend in BACKENDS:
         if backend in wanted and (backend != "docker" or backends.docker_available()):
@@ -94,11 +104,14 @@ def session_locks(request: pytest.FixtureRequest) -> SessionLock:
 @pytest.fixture
 def session_lock(request: pytest.FixtureRequest, session_locks: SessionLock) -> Iterator[None]:
     """Shared by the tests on the shared stacks; exclusive for those marked `exclusive`."""
-    if request.node.get_closest_marker("exclusive") is None:
+    exclusive = request.node.get_closest_marker("exclusive")
+    if exclusive is None:
         with session_locks.shared():
             yield
         return
-    wait_for_starters(request.config.stash[_STACKS].directory)  # a stack being built reads the source tree
+    if exclusive.kwargs.get("edits_source"):
+        # A stack being built reads the source tree too (the docker build context): not meanwhile.
+        wait_for_starters(request.config.stash[_STACKS].directory)
     with session_locks.exclusive():
         yield
 
