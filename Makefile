@@ -48,12 +48,15 @@ watch: venv ## re-deploy templates / Lambda / state machine to the running stack
 
 # pytest-xdist workers: more than the cores, since integration tests mostly wait on the stacks.
 TEST_WORKERS ?= 6
+# Every worker imports (and pytest assertion-rewrites) the test modules: with bytecode caching
+# off (PYTHONDONTWRITEBYTECODE) each one would compile them again, ~3 s of CPU per worker.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 test: venv ## unit + integration tests in $(TEST_WORKERS) processes (one embedded and one docker stack, shared)
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-unit: venv ## unit, mock API and infra (synth, assertions, lint) tests: no stack
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS) tests/unit tests/mockapi tests/infra
+	$(PYTEST) $(PYTEST_ARGS) tests/unit tests/mockapi tests/infra
 
 bench: venv ## per backend: floor, Pass-only, workflow, throughput at 1/4/16 (figures + .testbed/reports/*.json)
 	$(PY) benchmarks/bench_workflow.py $(BENCH_ARGS)

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import os
 import tempfile
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from testbed import backends
+from testbed import backends, settings
 from testbed.stack import Stack
 from tests.stacks import SessionLock, SharedStacks, wait_for_starters
-from tests.support import Testbed, unique
+from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, unique
 
 BACKENDS = ["embedded", "docker"]
 _STACKS = pytest.StashKey[SharedStacks]()
@@ -53,19 +54,22 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 _INFRA_TESTS = Path(__file__).parent / "infra"
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start the stacks the selected tests need, in the background, while other tests run.
-
-    The infra tests go to one xdist worker (`--dist loadgroup`): their fixtures start the CDK's
-    Node.js runtime (jsii) in the process, several seconds of CPU that each worker would pay again.
-    """
+    """The infra tests go to one xdist worker (`--dist loadgroup`): their fixtures start the CDK's
+    Node.js runtime (jsii) in the process, several seconds of CPU that each worker would pay again."""
     for item in items:
         if _INFRA_TESTS in item.path.parents:
             item.add_marker(pytest.mark.xdist_group("infra"))
-    wanted = {item.callspec.params.get("stack") for item in items if hasattr(item, "callspec")}
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselected what they do
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the stacks the selected tests need, in the background, while other tests run."""
+    wanted = {item.callspec.params.get("stack") for item in session.items if hasattr(item, "callspec")}
     for backend in BACKENDS:
         if backend in wanted and (backend != "docker" or backends.docker_available()):
-            config.stash[_STACKS].start_in_background(backend)
+            session.config.stash[_STACKS].start_in_background(backend)
 
 
 def _require_docker() -> None:
@@ -133,6 +137,44 @@ def make_template(testbed: Testbed) -> Iterator[Callable[..., str]]:
     yield make
     for name, method in created:
         testbed.delete_template(name, method)
+
+
+@pytest.fixture
+def make_raw_template(testbed: Testbed) -> Iterator[Callable[..., str]]:
+    """make_raw_template(method="GET", **fields) -> a unique item stored as is (no validation), deleted afterwards."""
+    created: list[tuple[str, str]] = []
+
+    def make(method: str = "GET", **fields: Any) -> str:
+        name = testbed.add_raw_template(method, **fields)
+        created.append((name, method))
+        return name
+
+    yield make
+    for name, method in created:
+        testbed.delete_template(name, method)
+
+
+@pytest.fixture
+def make_function(testbed: Testbed) -> Iterator[Callable[..., str]]:
+    """make_function(source, environment=None) -> a throwaway Python Lambda (module `probe`,
+    handler `probe.handler`, nothing else bundled), active, deleted afterwards."""
+    lambda_ = testbed.client("lambda")
+    created: list[str] = []
+
+    def make(source: str, environment: dict[str, str] | None = None) -> str:
+        name = unique("probe")
+        lambda_.create_function(
+            FunctionName=name, Runtime=settings.LAMBDA_RUNTIME, Handler="probe.handler", Timeout=30,
+            Role=PROBE_ROLE_ARN, Code={"ZipFile": lambda_zip({"probe.py": textwrap.dedent(source)})},
+            Environment={"Variables": environment or {}},
+        )
+        created.append(name)
+        lambda_.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
+        return name
+
+    yield make
+    for name in created:
+        lambda_.delete_function(FunctionName=name)
 
 
 @pytest.fixture
