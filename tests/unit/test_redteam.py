@@ -223,7 +223,7 @@ ALIAS_BOMB = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
 @pytest.mark.parametrize(("text", "reason"), [
     ("url: 'http://h/'\n1: x\nfoo: y\n", "unknown field"),
     ("url: 'http://h/'\n~: x\nfoo: y\n", "unknown field"),
-    ("url: 'http://h/'\nbody: " + "[" * 3000 + "]" * 3000 + "\n", "nested"),
+    ("url: 'http://h/'\nbody: " + "[" * 1000 + "]" * 1000 + "\n", "nested"),  # PyYAML overflows at ~400
     ("url: 'http://h/'\nheaders: {'X Bad': v}\n", "headers"),
     ("url: 'http://h/'\n" + ALIAS_BOMB, "alias"),  # 9**9 values once expanded: the seed hung
     ("url: 'http://h/'\nbody: '{{ " + "9" * 5000 + " }}'\n", "literal"),  # Jinja's lexer: ValueError
