@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import uuid
@@ -71,7 +72,9 @@ class Testbed:
         return cls(stack=stack, seed_report=report, state_machine_arn=report.state_machine_arn)
 
     def client(self, service: str) -> Any:
-        return aws.client(service, endpoint=self.stack.endpoints.aws)
+        """One client per service and stack, made once: creating a boto3 client costs ~10 ms of
+        CPU, and the tests ask for one several times each (boto3 clients are thread-safe)."""
+        return _client(service, self.stack.endpoints.aws)
 
     def run(self, template: str, method: str, params: dict[str, Any] | None = None,
             timeout: float = 90.0, test_case: str | None = None) -> executions.ExecutionResult:
@@ -143,6 +146,11 @@ class Testbed:
         return self.client("dynamodb").get_item(
             TableName=settings.TABLE_NAME, Key={"PK": {"S": name}, "SK": {"S": method}}, ConsistentRead=True,
         ).get("Item")
+
+
+@functools.cache
+def _client(service: str, endpoint: str) -> Any:
+    return aws.client(service, endpoint=endpoint)
 
 
 def _nowhere() -> Path:
