@@ -81,7 +81,7 @@ class SharedStacks:
         def settled() -> bool:
             if ready.exists() or error.exists():
                 return True
-            if not _alive(pid):
+            if not alive(pid):
                 raise StackStartFailed(
                     f"the {backend} stack's starter died without a report:\n{self._log_tail(backend)}")
             return False
@@ -100,11 +100,11 @@ class SharedStacks:
         for starter in self.directory.glob("*.starter"):
             backend = starter.name.split(".")[0]
             pid = int(starter.read_text())
-            if _alive(pid):  # still starting (the run was cut short): stop it, then what it began
+            if alive(pid):  # still starting (the run was cut short): stop it, then what it began
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(pid, signal.SIGTERM)
                 with contextlib.suppress(probes.NotReady):
-                    probes.wait_until(lambda pid=pid: not _alive(pid), timeout=30, what="the starter's exit")
+                    probes.wait_until(lambda pid=pid: not alive(pid), timeout=30, what="the starter's exit")
             record = self._file(backend, "stack.json")
             if record.exists():
                 _stack(backend, json.loads(record.read_text()), self.directory / f"{backend}-stop").stop()
@@ -162,7 +162,7 @@ def _write(path: Path, text: str) -> None:
     staged.replace(path)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     """Running and not a zombie (a finished starter stays a zombie until its parent exits)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -212,7 +212,7 @@ def wait_for_starters(directory: Path) -> None:
     """Until no starter runs: a stack being built reads the source tree (docker build context)."""
     for starter in directory.glob("*.starter"):
         pid = int(starter.read_text())
-        probes.wait_until(lambda pid=pid: not _alive(pid), timeout=START_TIMEOUT_SECONDS,
+        probes.wait_until(lambda pid=pid: not alive(pid), timeout=START_TIMEOUT_SECONDS,
                           what=f"the {starter.name.split('.')[0]} stack's starter")
 
 
