@@ -8,6 +8,7 @@ it is collected, shared by every pytest-xdist worker, and stopped at the end (te
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import textwrap
@@ -101,22 +102,31 @@ def testbed(stack: Stack) -> Testbed:
 
 
 @pytest.fixture(scope="session")
-def session_locks(request: pytest.FixtureRequest) -> SessionLock:
-    return SessionLock(request.config.stash[_STACKS].directory)
+def session_locks(request: pytest.FixtureRequest) -> dict[str, SessionLock]:
+    directory = request.config.stash[_STACKS].directory
+    return {name: SessionLock(directory, name) for name in ("stack", "source")}
 
 
 @pytest.fixture
-def session_lock(request: pytest.FixtureRequest, session_locks: SessionLock) -> Iterator[None]:
-    """Shared by the tests on the shared stacks; exclusive for those marked `exclusive`."""
-    exclusive = request.node.get_closest_marker("exclusive")
-    if exclusive is None:
-        with session_locks.shared():
-            yield
-        return
-    if exclusive.kwargs.get("edits_source"):
+def session_lock(request: pytest.FixtureRequest, session_locks: dict[str, SessionLock]) -> Iterator[None]:
+    """The locks an integration test holds, by its markers (see tests/stacks.py SessionLock):
+
+    - the "stack" lock: shared; exclusive for `exclusive` (changes the shared stacks' configuration);
+    - the "source" lock: shared for `reads_source` (synthesizes or seeds); exclusive for
+      `edits_source` (edits the source tree), which first waits for the stacks being built.
+    """
+    node = request.node
+    if node.get_closest_marker("edits_source"):
         # A stack being built reads the source tree too (the docker build context): not meanwhile.
+        # Waited for before taking any lock, so no writer queues behind this wait.
         wait_for_starters(request.config.stash[_STACKS].directory)
-    with session_locks.exclusive():
+    with contextlib.ExitStack() as held:
+        stack = session_locks["stack"]
+        held.enter_context(stack.exclusive() if node.get_closest_marker("exclusive") else stack.shared())
+        if node.get_closest_marker("edits_source"):
+            held.enter_context(session_locks["source"].exclusive())
+        elif node.get_closest_marker("reads_source"):
+            held.enter_context(session_locks["source"].shared())
         yield
 
 

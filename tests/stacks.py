@@ -7,8 +7,8 @@ report into the session's folder, where every worker attaches to it. The process
 session (the xdist controller, or pytest itself without xdist) stops every stack at the end.
 Starting in the background lets the stacks come up while the unit tests run.
 
-The folder also holds the session's reader/writer lock (see `SessionLock`): tests that change
-what other tests share take it exclusively.
+The folder also holds the session's reader/writer locks (see `SessionLock`): tests that change
+what other tests share take them exclusively.
 """
 
 from __future__ import annotations
@@ -181,15 +181,16 @@ def alive(pid: int) -> bool:
 class SessionLock:
     """A reader/writer lock over the session folder, across processes, writers first.
 
-    Tests on the shared stacks (and the infra tests, which read the source tree) hold it
-    shared; a test that changes what the others rely on (the deployed Lambda, the source
-    tree, the stack's parameters) holds it exclusively, so it never runs beside them.
-    A writer holds the turnstile while it waits, so new readers queue behind it.
+    Two of them: "stack" (held shared by every test on the shared stacks, exclusively by a test
+    that changes the stacks' configuration) and "source" (held shared by the tests that
+    synthesize or seed, which read the source tree; exclusively by a test that edits it).
+    Always taken in that order. A writer holds the turnstile while it waits, so new readers
+    queue behind it instead of starving it.
     """
 
-    def __init__(self, directory: Path) -> None:
-        self.turnstile = directory / "session.turnstile"
-        self.rw = directory / "session.rwlock"
+    def __init__(self, directory: Path, name: str) -> None:
+        self.turnstile = directory / f"{name}.turnstile"
+        self.rw = directory / f"{name}.rwlock"
 
     @contextlib.contextmanager
     def shared(self) -> Iterator[None]:

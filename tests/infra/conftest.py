@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +17,21 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
 @pytest.fixture(autouse=True)
-def _reads_the_source_tree(session_lock: None) -> None:
+def _reads_the_source_tree(session_locks: dict[str, SessionLock]) -> Iterator[None]:
     """Never beside a test that edits the source tree (see tests/stacks.py SessionLock)."""
+    with session_locks["source"].shared():
+        yield
 
 
 @pytest.fixture(scope="session")
-def assembly(session_locks: SessionLock) -> synth.Assembly:
+def assembly(session_locks: dict[str, SessionLock]) -> synth.Assembly:
     """The AWS assembly in infra/cdk.out, where `make synth` puts it; synthesized only if stale.
 
     synthesize() runs cdk-nag (in the app), cfn-lint and statelint before it keeps an assembly
     (it raises on a finding), and re-synthesizes whenever an input changed (infra/, the Lambda,
     the ASL): a kept one is as checked as a new one, and costs nothing (a synth is ~12 s of CPU).
     """
-    with session_locks.shared():
+    with session_locks["source"].shared():
         return synth.synthesize(settings.ROOT / "infra" / "cdk.out", context={})
 
 

@@ -1,5 +1,5 @@
-"""Every integration test holds the session lock (shared, or exclusive if marked `exclusive`),
-and seeds with the test stacks' settings."""
+"""Every integration test holds the session locks its markers ask for (tests/conftest.py
+session_lock), and seeds with the test stacks' settings."""
 
 from __future__ import annotations
 
