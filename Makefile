@@ -47,7 +47,7 @@ watch: venv ## re-deploy templates / Lambda / state machine to the running stack
 	$(PY) -m testbed watch
 
 # pytest-xdist workers: more than the cores, since integration tests mostly wait on the stacks.
-TEST_WORKERS ?= 6
+TEST_WORKERS ?= 4
 # Every worker imports (and pytest assertion-rewrites) the test modules: with bytecode caching
 # off (PYTHONDONTWRITEBYTECODE) each one would compile them again, ~3 s of CPU per worker.
 PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
