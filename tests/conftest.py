@@ -104,25 +104,31 @@ def testbed(stack: Stack) -> Testbed:
 @pytest.fixture(scope="session")
 def session_locks(request: pytest.FixtureRequest) -> dict[str, SessionLock]:
     directory = request.config.stash[_STACKS].directory
-    return {name: SessionLock(directory, name) for name in ("stack", "source")}
+    return {name: SessionLock(directory, name) for name in (*(f"stack-{b}" for b in BACKENDS), "stack-none", "source")}
 
 
 @pytest.fixture
 def session_lock(request: pytest.FixtureRequest, session_locks: dict[str, SessionLock]) -> Iterator[None]:
     """The locks an integration test holds, by its markers (see tests/stacks.py SessionLock):
 
-    - the "stack" lock: shared; exclusive for `exclusive` (changes the shared stacks' configuration);
+    - its backend's "stack" lock: shared; exclusive for `exclusive` (changes the shared stack's
+      configuration). `exclusive(only="embedded", reason=...)` skips the other backends first,
+      without waiting for the lock;
     - the "source" lock: shared for `reads_source` (synthesizes or seeds); exclusive for
       `edits_source` (edits the source tree), which first waits for the stacks being built.
     """
     node = request.node
+    backend = getattr(node, "callspec", None) and node.callspec.params.get("stack")
+    exclusive = node.get_closest_marker("exclusive")
+    if exclusive is not None and exclusive.kwargs.get("only") not in (None, backend):
+        pytest.skip(exclusive.kwargs["reason"])
     if node.get_closest_marker("edits_source"):
         # A stack being built reads the source tree too (the docker build context): not meanwhile.
         # Waited for before taking any lock, so no writer queues behind this wait.
         wait_for_starters(request.config.stash[_STACKS].directory)
     with contextlib.ExitStack() as held:
-        stack = session_locks["stack"]
-        held.enter_context(stack.exclusive() if node.get_closest_marker("exclusive") else stack.shared())
+        stack = session_locks[f"stack-{backend or 'none'}"]
+        held.enter_context(stack.exclusive() if exclusive else stack.shared())
         if node.get_closest_marker("edits_source"):
             held.enter_context(session_locks["source"].exclusive())
         elif node.get_closest_marker("reads_source"):

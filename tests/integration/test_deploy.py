@@ -69,10 +69,10 @@ def test_another_stack_with_the_same_names_is_refused(testbed: Bed) -> None:
             if s["StackStatus"] != "DELETE_COMPLETE"] == [settings.STACK_NAME]
 
 
-@pytest.mark.exclusive  # changes the shared stack's parameters (and the Lambda's configuration)
+# Changes the shared stack's parameters (and the Lambda's configuration): alone on its stack.
+@pytest.mark.exclusive(only="embedded", reason=(
+    "the docker backend deploys the assembly built in its image; its hook is tested by the seed"))
 def test_a_parameter_change_updates_the_stack_and_the_function(testbed: Bed) -> None:
-    if testbed.stack.name != "embedded":
-        pytest.skip("the docker backend deploys the assembly built in its image; its hook is tested by the seed")
     endpoint = testbed.stack.endpoints.aws
     config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda, endpoint=endpoint,
                         log_level="DEBUG")
