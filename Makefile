@@ -46,11 +46,17 @@ env: venv ## print exports for the running stack: eval "$(make -s env)"
 watch: venv ## re-deploy templates / Lambda / state machine to the running stack on every change
 	$(PY) -m testbed watch
 
-test: venv ## unit + integration tests (integration tests start their own stacks)
-	$(PY) -m pytest
+# pytest-xdist workers: more than the cores, since integration tests mostly wait on the stacks.
+TEST_WORKERS ?= 4
+# Every worker imports (and pytest assertion-rewrites) the test modules: with bytecode caching
+# off (PYTHONDONTWRITEBYTECODE) each one would compile them again, ~3 s of CPU per worker.
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
+test: venv ## unit + integration tests in $(TEST_WORKERS) processes (one embedded and one docker stack, shared)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-unit: venv ## unit, mock API and infra (synth, assertions, lint) tests: no stack
-	$(PY) -m pytest tests/unit tests/mockapi tests/infra
+	$(PYTEST) $(PYTEST_ARGS) tests/unit tests/mockapi tests/infra
 
 bench: venv ## per backend: floor, Pass-only, workflow, throughput at 1/4/16 (figures + .testbed/reports/*.json)
 	$(PY) benchmarks/bench_workflow.py $(BENCH_ARGS)

@@ -2,44 +2,75 @@
 
 The integration tests run once per backend: `embedded` always, `docker` when an engine
 answers (skipped with a reason otherwise, or failed when TESTBED_REQUIRE_DOCKER=1).
-Each backend's stack is started once per session, seeded, and stopped at the end; the
-docker stack starts in the background while the embedded tests run.
+Each backend's stack is started once per session, in the background as soon as a test of
+it is collected, shared by every pytest-xdist worker, and stopped at the end (tests/stacks.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
+import textwrap
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from testbed import backends
-from testbed.embedded import EmbeddedStack
-from testbed.probes import free_port
-from testbed.seed import SeedReport
+from testbed import backends, settings
 from testbed.stack import Stack
-from tests.support import Testbed, unique
+from tests.stacks import SessionLock, SharedStacks, wait_for_starters
+from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, unique
 
 BACKENDS = ["embedded", "docker"]
-# Wait states and Retry backoff take no real time in tests (MiniStack's SFN_WAIT_SCALE).
-# The metadata addresses are allow-listed on purpose: the Lambda must refuse them anyway.
-TEST_EMULATOR_ENV = {
-    "SFN_WAIT_SCALE": "0",
-    "TESTBED_ALLOWED_HOSTS_EXTRA": "169.254.169.254,[fd00:ec2::254],[::ffff:169.254.169.254]",
-}
+_STACKS = pytest.StashKey[SharedStacks]()
+_OWNER = pytest.StashKey[bool]()
+_WORKER_INPUT_KEY = "testbed_stacks_dir"
 
 
-def _start_embedded(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStack:
-    stack = EmbeddedStack(
-        run_dir=tmp_path_factory.mktemp("embedded-stack"),
-        emulator_port=free_port(),
-        mockapi_port=free_port(),
-        extra_env=TEST_EMULATOR_ENV,
-    )
-    stack.start()
-    return stack
+def pytest_configure(config: pytest.Config) -> None:
+    worker_input = getattr(config, "workerinput", None)
+    if worker_input is not None:  # an xdist worker: the controller made the session folder
+        directory = Path(worker_input[_WORKER_INPUT_KEY])
+    else:
+        directory = Path(tempfile.mkdtemp(prefix="testbed-test-stacks-"))
+    config.stash[_OWNER] = worker_input is None
+    config.stash[_STACKS] = SharedStacks(directory)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist: each worker gets the controller's session folder."""
+    node.workerinput[_WORKER_INPUT_KEY] = str(node.config.stash[_STACKS].directory)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    stacks = config.stash.get(_STACKS, None)
+    if stacks is not None and config.stash.get(_OWNER, False):
+        stacks.stop_all()
+        stacks.remove()
+
+
+_INFRA_TESTS = Path(__file__).parent / "infra"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The infra tests go to one xdist worker (`--dist loadgroup`): their fixtures start the CDK's
+    Node.js runtime (jsii) in the process, several seconds of CPU that each worker would pay again."""
+    for item in items:
+        if _INFRA_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.xdist_group("infra"))
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselected what they do
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the stacks the selected tests need, in the background, while other tests run."""
+    wanted = {item.callspec.params.get("stack") for item in session.items if hasattr(item, "callspec")}
+    for backend in BACKENDS:
+        if backend in wanted and (backend != "docker" or backends.docker_available()):
+            session.config.stash[_STACKS].start_in_background(backend)
 
 
 def _require_docker() -> None:
@@ -50,77 +81,59 @@ def _require_docker() -> None:
         pytest.skip(f"docker backend: {reason} (set TESTBED_REQUIRE_DOCKER=1 to fail instead)")
 
 
-def _start_and_seed_docker() -> tuple[Stack, SeedReport]:
-    from testbed.docker_stack import DockerStack
-
-    # Port 0: any free host port, so the tests run beside a `make up` stack on 4566/8080.
-    stack = DockerStack(project_name=f"testbed-test-{os.getpid()}", emulator_port=0, mockapi_port=0,
-                        emulator_env=TEST_EMULATOR_ENV)
-    stack.start()
-    return stack, stack.seed()
-
-
-def _docker_selected(session: pytest.Session) -> bool:
-    return any(getattr(item, "callspec", None) is not None and item.callspec.params.get("stack") == "docker"
-               for item in session.items)
-
-
-@pytest.fixture(scope="session")
-def docker_stack(request: pytest.FixtureRequest) -> Iterator[Future[tuple[Stack, SeedReport]] | None]:
-    """The docker stack, started in the background when the first integration test starts.
-
-    Building, starting and seeding it takes 15-40 s, mostly waiting on Docker; in the
-    background that overlaps the embedded half of the session instead of adding to it.
-    """
-    if not _docker_selected(request.session) or not backends.docker_available():
-        yield None
-        return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="docker-stack") as pool:
-        future = pool.submit(_start_and_seed_docker)
-        yield future
-        try:
-            started, _ = future.result()
-        except Exception:  # the docker tests already reported why it failed
-            return
-        started.stop()
+# Seed reports of the shared stacks, from their starters.
+_SEED_REPORTS: dict[int, Any] = {}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def stack(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    docker_stack: Future[tuple[Stack, SeedReport]] | None,
-) -> Iterator[Stack]:
+def stack(request: pytest.FixtureRequest) -> Stack:
+    """The session's shared stack of this backend (tests/stacks.py stops it at the end)."""
     if request.param == "docker":
-        if docker_stack is None:
-            _require_docker()
-            pytest.fail("the docker stack was not started")  # selected tests always start it
-        started, report = docker_stack.result()
-        _SEED_REPORTS[id(started)] = report
-        yield started  # docker_stack stops it at the end of the session
-        return
-    embedded = _start_embedded(tmp_path_factory)
-    try:
-        yield embedded
-    finally:
-        embedded.stop()
-
-
-# Seed reports of stacks seeded while starting (the docker stack, in the background).
-_SEED_REPORTS: dict[int, SeedReport] = {}
+        _require_docker()
+    started, report = request.config.stash[_STACKS].attach(request.param)
+    _SEED_REPORTS[id(started)] = report
+    return started
 
 
 @pytest.fixture(scope="session")
-def testbed(stack: Stack) -> Iterator[Testbed]:
-    report = _SEED_REPORTS.get(id(stack))
-    if report is not None:
-        yield Testbed(stack=stack, seed_report=report, state_machine_arn=report.state_machine_arn)
-        return
-    # The embedded stack is seeded from this process, so its settings come from os.environ.
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in TEST_EMULATOR_ENV.items():
-            patch.setenv(key, value)
-        yield Testbed.seeded(stack)
+def testbed(stack: Stack) -> Testbed:
+    report = _SEED_REPORTS[id(stack)]
+    return Testbed(stack=stack, seed_report=report, state_machine_arn=report.state_machine_arn)
+
+
+@pytest.fixture(scope="session")
+def session_locks(request: pytest.FixtureRequest) -> dict[str, SessionLock]:
+    directory = request.config.stash[_STACKS].directory
+    return {name: SessionLock(directory, name) for name in (*(f"stack-{b}" for b in BACKENDS), "stack-none", "source")}
+
+
+@pytest.fixture
+def session_lock(request: pytest.FixtureRequest, session_locks: dict[str, SessionLock]) -> Iterator[None]:
+    """The locks an integration test holds, by its markers (see tests/stacks.py SessionLock):
+
+    - its backend's "stack" lock: shared; exclusive for `exclusive` (changes the shared stack's
+      configuration). `exclusive(only="embedded", reason=...)` skips the other backends first,
+      without waiting for the lock;
+    - the "source" lock: shared for `reads_source` (synthesizes or seeds); exclusive for
+      `edits_source` (edits the source tree), which first waits for the stacks being built.
+    """
+    node = request.node
+    backend = getattr(node, "callspec", None) and node.callspec.params.get("stack")
+    exclusive = node.get_closest_marker("exclusive")
+    if exclusive is not None and exclusive.kwargs.get("only") not in (None, backend):
+        pytest.skip(exclusive.kwargs["reason"])
+    if node.get_closest_marker("edits_source"):
+        # A stack being built reads the source tree too (the docker build context): not meanwhile.
+        # Waited for before taking any lock, so no writer queues behind this wait.
+        wait_for_starters(request.config.stash[_STACKS].directory)
+    with contextlib.ExitStack() as held:
+        stack = session_locks[f"stack-{backend or 'none'}"]
+        held.enter_context(stack.exclusive() if exclusive else stack.shared())
+        if node.get_closest_marker("edits_source"):
+            held.enter_context(session_locks["source"].exclusive())
+        elif node.get_closest_marker("reads_source"):
+            held.enter_context(session_locks["source"].shared())
+        yield
 
 
 # Factories (LocalStack style): a test asks for data through them and owns it; whatever a
@@ -140,6 +153,44 @@ def make_template(testbed: Testbed) -> Iterator[Callable[..., str]]:
     yield make
     for name, method in created:
         testbed.delete_template(name, method)
+
+
+@pytest.fixture
+def make_raw_template(testbed: Testbed) -> Iterator[Callable[..., str]]:
+    """make_raw_template(method="GET", **fields) -> a unique item stored as is (no validation), deleted afterwards."""
+    created: list[tuple[str, str]] = []
+
+    def make(method: str = "GET", **fields: Any) -> str:
+        name = testbed.add_raw_template(method, **fields)
+        created.append((name, method))
+        return name
+
+    yield make
+    for name, method in created:
+        testbed.delete_template(name, method)
+
+
+@pytest.fixture
+def make_function(testbed: Testbed) -> Iterator[Callable[..., str]]:
+    """make_function(source, environment=None) -> a throwaway Python Lambda (module `probe`,
+    handler `probe.handler`, nothing else bundled), active, deleted afterwards."""
+    lambda_ = testbed.client("lambda")
+    created: list[str] = []
+
+    def make(source: str, environment: dict[str, str] | None = None) -> str:
+        name = unique("probe")
+        lambda_.create_function(
+            FunctionName=name, Runtime=settings.LAMBDA_RUNTIME, Handler="probe.handler", Timeout=30,
+            Role=PROBE_ROLE_ARN, Code={"ZipFile": lambda_zip({"probe.py": textwrap.dedent(source)})},
+            Environment={"Variables": environment or {}},
+        )
+        created.append(name)
+        lambda_.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
+        return name
+
+    yield make
+    for name in created:
+        lambda_.delete_function(FunctionName=name)
 
 
 @pytest.fixture

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import io
 import json
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +31,19 @@ INVALID_RESULT_PATH = [
     "DescribeInvalidResult", "HandleFailure",
 ]
 CAUGHT_PATH = ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "HandleFailure"]
+
+
+# The role of the throwaway functions tests create (the emulator does not check it).
+PROBE_ROLE_ARN = "arn:aws:iam::000000000000:role/probe"
+
+
+def lambda_zip(files: dict[str, str]) -> bytes:
+    """A deployment zip holding exactly these files (name -> text)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
 
 
 def unique(prefix: str) -> str:
@@ -56,7 +72,9 @@ class Testbed:
         return cls(stack=stack, seed_report=report, state_machine_arn=report.state_machine_arn)
 
     def client(self, service: str) -> Any:
-        return aws.client(service, endpoint=self.stack.endpoints.aws)
+        """One client per service and stack, made once: creating a boto3 client costs ~10 ms of
+        CPU, and the tests ask for one several times each (boto3 clients are thread-safe)."""
+        return _client(service, self.stack.endpoints.aws)
 
     def run(self, template: str, method: str, params: dict[str, Any] | None = None,
             timeout: float = 90.0, test_case: str | None = None) -> executions.ExecutionResult:
@@ -91,11 +109,13 @@ class Testbed:
     def lambda_logs(self) -> str:
         logs = self.client("logs")
         group = f"/aws/lambda/{settings.FUNCTION_NAME}"
-        try:
-            events = logs.filter_log_events(logGroupName=group)["events"]
+        messages: list[str] = []
+        try:  # every page: the shared stack's log group holds every test's lines
+            for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+                messages += [event["message"] for event in page["events"]]
         except logs.exceptions.ResourceNotFoundException:
             return ""
-        return "\n".join(event["message"] for event in events)
+        return "\n".join(messages)
 
     def delete_template(self, name: str, method: str) -> None:
         self.client("dynamodb").delete_item(
@@ -126,6 +146,11 @@ class Testbed:
         return self.client("dynamodb").get_item(
             TableName=settings.TABLE_NAME, Key={"PK": {"S": name}, "SK": {"S": method}}, ConsistentRead=True,
         ).get("Item")
+
+
+@functools.cache
+def _client(service: str, endpoint: str) -> Any:
+    return aws.client(service, endpoint=endpoint)
 
 
 def _nowhere() -> Path:

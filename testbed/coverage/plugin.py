@@ -5,6 +5,10 @@ recorded with its backend: the backend of the Stack whose AWS endpoint it ran on
 that returns a Stack is noticed), so tests a user adds are counted without any change. At the
 end of the session the report is written under .testbed/reports/ and one line is printed;
 `--sfn-cov-fail-under=N` (or TESTBED_SFN_COV_FAIL_UNDER) fails the run below N percent.
+
+Under pytest-xdist each worker records its executions in memory and hands them to the
+controller when it finishes (`workeroutput`); the controller writes them to the data file
+and reports once, for the whole run.
 """
 
 from __future__ import annotations
@@ -26,21 +30,31 @@ _KEY = pytest.StashKey["Recorder"]()
 
 
 class Recorder:
-    def __init__(self, data_file: Path) -> None:
+    """Appends each execution to the data file, or (in an xdist worker) keeps it for the controller."""
+
+    def __init__(self, data_file: Path | None) -> None:
         self.data_file = data_file
         self.backends: dict[str, str] = {}  # AWS endpoint -> backend name
         self.current_test = ""
         self.count = 0
-        data_file.parent.mkdir(parents=True, exist_ok=True)
-        data_file.write_text("")  # this run's executions only
+        self.kept: list[str] = []  # JSON lines, when there is no data file (an xdist worker)
+        if data_file is not None:
+            data_file.parent.mkdir(parents=True, exist_ok=True)
+            data_file.write_text("")  # this run's executions only
 
     def __call__(self, result: executions.ExecutionResult, endpoint_url: str) -> None:
         backend = self.backends.get(endpoint_url.rstrip("/"), endpoint_url)
         record = report.Record(backend, result.arn, result.status, self.current_test,
                                attribution.compact(result.history))
-        with self.data_file.open("a", encoding="utf-8") as data:
-            data.write(record.to_json() + "\n")
-        self.count += 1
+        self.add([record.to_json()])
+
+    def add(self, lines: list[str]) -> None:
+        if self.data_file is None:
+            self.kept += lines
+        else:
+            with self.data_file.open("a", encoding="utf-8") as data:
+                data.writelines(line + "\n" for line in lines)
+        self.count += len(lines)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -49,8 +63,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail if fewer transitions are covered (default: $TESTBED_SFN_COV_FAIL_UNDER)")
 
 
+_WORKER_OUTPUT_KEY = "sfn_cov_records"
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    recorder = Recorder(settings.STATE_DIR / "reports" / report.DATA_FILE)
+    worker = _is_xdist_worker(config)
+    recorder = Recorder(None if worker else settings.STATE_DIR / "reports" / report.DATA_FILE)
     config.stash[_KEY] = recorder
     executions.add_listener(recorder)
 
@@ -86,10 +108,22 @@ def _threshold(config: pytest.Config) -> float | None:
     return value
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: a worker finished; add its executions to the run's."""
+    lines = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY, [])
+    recorder = node.config.stash.get(_KEY, None)
+    if recorder is not None and lines:
+        recorder.add(list(lines))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder = session.config.stash.get(_KEY, None)
+    if recorder is not None and _is_xdist_worker(session.config):
+        session.config.workeroutput[_WORKER_OUTPUT_KEY] = recorder.kept  # type: ignore[attr-defined]
+        return  # the controller reports
     threshold = _threshold(session.config)
-    if recorder is None or (recorder.count == 0 and threshold is None):
+    if recorder is None or recorder.data_file is None or (recorder.count == 0 and threshold is None):
         return  # e.g. unit tests only: nothing to report
     coverage = report.compute(graph.load(settings.ASL_PATH), report.load_records(recorder.data_file))
     html = report.write(coverage, recorder.data_file.parent, settings.ASL_PATH.name)

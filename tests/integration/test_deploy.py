@@ -16,7 +16,7 @@ from testbed.probes import free_port
 from testbed.seed import SeedConfig, SeedReport, seed
 from tests.support import Testbed as Bed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.reads_source]  # synthesizes and seeds
 
 
 def _function_resource(assembly: synth.Assembly) -> dict:
@@ -69,9 +69,10 @@ def test_another_stack_with_the_same_names_is_refused(testbed: Bed) -> None:
             if s["StackStatus"] != "DELETE_COMPLETE"] == [settings.STACK_NAME]
 
 
+# Changes the shared stack's parameters (and the Lambda's configuration): alone on its stack.
+@pytest.mark.exclusive(only="embedded", reason=(
+    "the docker backend deploys the assembly built in its image; its hook is tested by the seed"))
 def test_a_parameter_change_updates_the_stack_and_the_function(testbed: Bed) -> None:
-    if testbed.stack.name != "embedded":
-        pytest.skip("the docker backend deploys the assembly built in its image; its hook is tested by the seed")
     endpoint = testbed.stack.endpoints.aws
     config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda, endpoint=endpoint,
                         log_level="DEBUG")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -16,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from testbed import executions, settings, timeline_sources, watch
+from testbed import executions, settings, synth, timeline_sources, watch
 from tests import support
 from tests.support import unique
 
 pytestmark = pytest.mark.integration
 DEADLINE_SECONDS = 30.0
-IN_FLIGHT = 10
+IN_FLIGHT = 4
+IN_FLIGHT_MS = 4000  # how long each in-flight execution's upstream call takes: the update lands within
 
 
 def _wait_until(condition, what: str, timeout: float = DEADLINE_SECONDS):  # type: ignore[no-untyped-def]
@@ -85,26 +87,56 @@ def test_watch_deploys_an_edited_template(testbed: support.Testbed, running_watc
     assert (testbed.get_item(name, "GET") or {}).get("description") == {"S": "second"}
 
 
-def test_a_lambda_change_during_executions_fails_none(testbed: support.Testbed) -> None:
+@pytest.mark.edits_source  # the shared stack's Lambda is updated too, which in-flight executions survive
+def test_a_lambda_change_during_executions_fails_none(
+    request: pytest.FixtureRequest, testbed: support.Testbed, make_template, make_stub, tmp_path: Path,
+) -> None:
     """What `make watch` does on a Lambda edit must not fail executions in flight (MiniStack's
-    worker replacement, fixed in testbed/patches/worker_updates.py)."""
+    worker replacement, fixed in testbed/patches/worker_updates.py).
+
+    The executions wait on a slow upstream, so their Lambda invocations are in progress while
+    the function is updated; the synth (the slow part of the deploy, ~12 s) is done before
+    they start, so the update falls inside that window, and the test checks it did.
+    """
+    embedded = testbed.stack.name == "embedded"
+    if not embedded:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "the docker stack's seed deploys the assembly built into its image, so `watch` "
+            "does not deploy a Lambda edit to it: the function is never updated")))
+    lambda_ = testbed.client("lambda")
+    before = lambda_.get_function_configuration(FunctionName=settings.FUNCTION_NAME)["CodeSha256"]
+    path = f"/{unique('inflight')}"
+    name = make_template(url=f"{{{{ base_url }}}}{path}")
+    make_stub({"request": {"method": "GET", "path": path}, "response": {"status": 200, "delayMs": IN_FLIGHT_MS}})
+    # The stack's assembly, kept to put back afterwards: the restore needs no second synth.
+    deployed = synth.synthesize()
+    kept = tmp_path / "assembly"
+    shutil.copytree(deployed.directory, kept)
     sfn = testbed.client("stepfunctions")
-    started = [
-        sfn.start_execution(stateMachineArn=testbed.state_machine_arn, name=unique("inflight"),
-                            input=json.dumps({"templateName": "get_status", "method": "GET",
-                                              "params": {"code": "200"}}))["executionArn"]
-        for _ in range(IN_FLIGHT)
-    ]
     probe = settings.LAMBDA_DIR / settings.LAMBDA_PACKAGE / f"_watch_probe_{uuid.uuid4().hex[:8]}.py"
     watcher = watch.Watcher(testbed.stack, watch.WatchedPaths(), print)
     try:
         probe.write_text("# a change to the Lambda's code, made by tests/integration/test_devloop.py\n")
+        if embedded:
+            synth.synthesize()  # what the watch's deploy does first; then it only publishes and updates
+        started = [sfn.start_execution(stateMachineArn=testbed.state_machine_arn, name=unique("inflight"),
+                                       input=json.dumps({"templateName": name, "method": "GET", "params": {}}))
+                   ["executionArn"] for _ in range(IN_FLIGHT)]
+        _wait_until(lambda: len(testbed.received(path)) >= IN_FLIGHT, "every execution's call in flight")
         lines = watcher.handle([probe])
         assert any("lambda" in line for line in lines), lines
+        still_running = [sfn.describe_execution(executionArn=arn)["status"] for arn in started]
+        after = lambda_.get_function_configuration(FunctionName=settings.FUNCTION_NAME)["CodeSha256"]
+        assert after != before, f"the watch did not update the Lambda: {lines}"
+        assert still_running == ["RUNNING"] * IN_FLIGHT, "the update came after the executions, not during them"
         results = [executions.wait(sfn, arn, timeout=90) for arn in started]
     finally:
         probe.unlink(missing_ok=True)
+        if embedded:  # the assembly of the unedited source again, as it was
+            shutil.rmtree(deployed.directory)
+            shutil.copytree(kept, deployed.directory)
         watcher.handle([probe])  # the deployed Lambda is the source again
+    assert lambda_.get_function_configuration(FunctionName=settings.FUNCTION_NAME)["CodeSha256"] == before
     failed = {r.arn.rsplit(":", 1)[-1]: r.cause for r in results if r.status != "SUCCEEDED"}
     assert not failed, f"{len(failed)} of {IN_FLIGHT} in-flight executions failed: {failed}"
 

@@ -13,16 +13,9 @@ import pytest
 from testbed.embedded import EmbeddedStack
 from testbed.probes import free_port
 from testbed.stack import StackError
+from tests.stacks import alive  # a zombie (exited, not yet reaped) is not alive
 
 pytestmark = pytest.mark.integration
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_taken_port_is_a_clear_error_and_starts_nothing(tmp_path):

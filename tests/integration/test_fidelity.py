@@ -7,10 +7,7 @@ reported a forged error name, and failed in-flight invocations on a Lambda updat
 
 from __future__ import annotations
 
-import io
 import json
-import textwrap
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -63,35 +60,6 @@ def test_missing_input_field_is_an_uncaught_states_runtime(testbed, missing, fai
     assert "HandleFailure" not in result.states
 
 
-def _function_zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("probe.py", textwrap.dedent(source))
-    return buffer.getvalue()
-
-
-@pytest.fixture
-def make_function(testbed):
-    """Factory: a throwaway Python Lambda owned by the test, deleted at teardown."""
-    lambda_ = testbed.client("lambda")
-    created: list[str] = []
-
-    def make(source: str, environment: dict[str, str] | None = None) -> str:
-        name = unique("probe")
-        lambda_.create_function(
-            FunctionName=name, Runtime="python3.11", Handler="probe.handler", Timeout=30,
-            Role="arn:aws:iam::000000000000:role/probe", Code={"ZipFile": _function_zip(source)},
-            Environment={"Variables": environment or {}},
-        )
-        lambda_.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
-        created.append(name)
-        return name
-
-    yield make
-    for name in created:
-        lambda_.delete_function(FunctionName=name)
-
-
 def test_error_name_cannot_be_forged_by_the_message(testbed, make_function):
     name = make_function('''
         class RenderError(Exception):
@@ -106,9 +74,9 @@ def test_error_name_cannot_be_forged_by_the_message(testbed, make_function):
     assert payload["errorType"] == "RenderError"
 
 
-def test_lambda_update_lets_in_flight_invocations_finish(testbed, make_function):
+def test_lambda_update_lets_in_flight_invocations_finish(testbed, make_function, make_stub):
     path = f"/{unique('inflight')}"
-    testbed.add_stub({"request": {"method": "GET", "path": path}, "response": {"status": 200, "delayMs": 1000}})
+    make_stub({"request": {"method": "GET", "path": path}, "response": {"status": 200, "delayMs": 1000}})
     api = testbed.stack.endpoints.mockapi_for_lambda
     name = make_function('''
         import os, urllib.request

@@ -7,15 +7,11 @@ imports and the mistake shows only on AWS. This probe function bundles nothing b
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 import pytest
 
-from testbed import settings
 from tests.support import Testbed as Bed
-from tests.support import unique
 
 pytestmark = pytest.mark.integration
 
@@ -34,30 +30,14 @@ def handler(event, context):
 '''
 
 
-def _zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, text in files.items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
-
-
-def test_a_dependency_missing_from_the_bundle_does_not_import(testbed: Bed) -> None:
-    lambda_ = testbed.client("lambda")
-    role = testbed.client("iam").get_role(RoleName=settings.LAMBDA_ROLE_NAME)["Role"]["Arn"]
-    name = unique("probe")
-    lambda_.create_function(FunctionName=name, Runtime=settings.LAMBDA_RUNTIME, Handler="probe.handler", Role=role,
-                            Code={"ZipFile": _zip({"probe.py": _PROBE})}, Timeout=30)
-    try:
-        lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
-        modules = ["jinja2", "requests", "markupsafe", "yaml", "ministack", "testbed", "generic_api_call",
-                   "boto3", "botocore", "json"]
-        response = lambda_.invoke(FunctionName=name, Payload=json.dumps({"modules": modules}).encode())
-        found = json.loads(response["Payload"].read())
-        assert "FunctionError" not in response, found
-        # Not in the bundle, not in the AWS runtime: must not import (the harness's venv has them all).
-        assert {m: found[m] for m in modules[:7]} == dict.fromkeys(modules[:7], False)
-        # The AWS Python runtime provides the SDK, and the standard library is there.
-        assert found["boto3"] and found["botocore"] and found["json"]
-    finally:
-        lambda_.delete_function(FunctionName=name)
+def test_a_dependency_missing_from_the_bundle_does_not_import(testbed: Bed, make_function) -> None:
+    name = make_function(_PROBE)
+    modules = ["jinja2", "requests", "markupsafe", "yaml", "ministack", "testbed", "generic_api_call",
+               "boto3", "botocore", "json"]
+    response = testbed.client("lambda").invoke(FunctionName=name, Payload=json.dumps({"modules": modules}).encode())
+    found = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, found
+    # Not in the bundle, not in the AWS runtime: must not import (the harness's venv has them all).
+    assert {m: found[m] for m in modules[:7]} == dict.fromkeys(modules[:7], False)
+    # The AWS Python runtime provides the SDK, and the standard library is there.
+    assert found["boto3"] and found["botocore"] and found["json"]

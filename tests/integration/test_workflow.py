@@ -135,7 +135,7 @@ def test_missing_param_is_a_render_error_and_calls_nothing(testbed, make_templat
 
 def test_api_timeout_is_retried_then_fails(testbed, make_stub, make_template):
     path = f"/{unique('slow')}"
-    name = make_template(url=f"{{{{ base_url }}}}{path}", timeoutSeconds=1)
+    name = make_template(url=f"{{{{ base_url }}}}{path}", timeoutSeconds=0.5)  # waited out 3 times
     make_stub({"request": {"method": "GET", "path": path}, "response": {"status": 200, "delayMs": 4000}})
 
     result = testbed.run(name, "GET")

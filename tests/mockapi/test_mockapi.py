@@ -20,14 +20,10 @@ from typing import Any
 import pytest
 import requests
 
+from testbed.probes import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_DEADLINE_S = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(**overrides: str) -> dict[str, str]:

@@ -7,13 +7,9 @@ with a real HTTP server as the upstream; only the secret store is replaced by a 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -26,72 +22,19 @@ from generic_api_call.errors import (
 )
 from generic_api_call.handler import lambda_handler
 from generic_api_call.secrets import MASK
+from testbed.probes import free_port
 from testbed.templates import to_item
+from tests.servers import RECEIVED, LambdaContext, Upstream, serving
 
 SECRET = "Zq9XkW7pLm3VtR8y"
 ODD_SECRET = 'Zq9"X\\kW7é€pLm3'  # JSON-escaped differently from its plain form
 SECRETS = {"ssm:/t/key": SECRET, "ssm:/t/odd": ODD_SECRET}
-RECEIVED: list[dict[str, Any]] = []
-
-
-class Upstream(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def _answer(self) -> None:
-        url = urlsplit(self.path)
-        query = {key: values[0] for key, values in parse_qs(url.query).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        RECEIVED.append({"port": self.server.server_address[1], "path": url.path, "method": self.command,
-                         "headers": dict(self.headers), "body": body})
-        pad = int(query.get("n", "0"))
-        token = self.headers.get("X-Token", "")
-        status, headers, payload = 200, {"Content-Type": "text/plain; charset=utf-8"}, b"ok"
-        if url.path == "/pad-body":
-            payload = ("x" * pad + token + "y" * 100).encode()
-        elif url.path == "/pad-header":
-            headers["X-Echo"] = "x" * pad + token + "y" * 100
-        elif url.path == "/echo-body":
-            payload = body
-        elif url.path == "/ctype":
-            headers["Content-Type"] = "application/json; x=" + "é" * 30_000
-            payload = b'{"a": 1}'
-        elif url.path == "/charset":
-            headers["Content-Type"] = f"text/plain; charset={query['cs']}"
-            payload = b"hello"
-        elif url.path == "/deep":
-            headers["Content-Type"] = "application/json"
-            payload = b"[" * 5000 + b"]" * 5000
-        elif url.path == "/retry-after":
-            status, headers["Retry-After"] = 503, "²"
-        elif url.path == "/redirect":
-            status, headers["Location"] = int(query["code"]), query["to"]
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def serve() -> tuple[ThreadingHTTPServer, str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
 
 
 @pytest.fixture(scope="module")
 def upstreams() -> Iterator[tuple[str, str]]:
-    first, first_url = serve()
-    second, second_url = serve()
-    yield first_url, second_url
-    first.shutdown()
-    second.shutdown()
+    with serving(Upstream) as first, serving(Upstream) as second:
+        yield first, second
 
 
 @pytest.fixture(autouse=True)
@@ -102,14 +45,9 @@ def lambda_env(monkeypatch: pytest.MonkeyPatch, upstreams: tuple[str, str]) -> N
     RECEIVED.clear()
 
 
-class Context:
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
 def invoke(params: dict[str, Any] | None = None, method: str = "GET", **fields: Any) -> dict[str, Any]:
     plain = {"PK": "attack", "SK": method, "url": "{{ base_url }}/", "secrets": list(SECRETS), **fields}
-    return lambda_handler({"template": to_item(plain), "params": params or {}}, Context())
+    return lambda_handler({"template": to_item(plain), "params": params or {}}, LambdaContext())
 
 
 def no_prefix(text: str, secret: str = SECRET, shortest: int = 4) -> None:
@@ -117,18 +55,12 @@ def no_prefix(text: str, secret: str = SECRET, shortest: int = 4) -> None:
         assert secret[:length] not in text, f"{length} characters of the secret leaked: ...{text[-80:]!r}"
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 # --- defect 1: a secret's prefix through truncation -------------------------------------------
 
 def test_the_cause_never_holds_a_prefix_of_the_secret():
     # The message of an unreachable upstream names the URL; a padded path param moves the
     # message cap across the secret's segment, one character at a time.
-    url = f"http://127.0.0.1:{closed_port()}/{{{{ params.pad }}}}/{{{{ secret('ssm:/t/key') }}}}"
+    url = f"http://127.0.0.1:{free_port()}/{{{{ params.pad }}}}/{{{{ secret('ssm:/t/key') }}}}"
     messages = []
     for pad in range(930, 1000):
         with pytest.raises(UpstreamConnectionError) as caught:

@@ -2,10 +2,8 @@
 
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -13,9 +11,10 @@ from generic_api_call import http_call, limits
 from generic_api_call.errors import UpstreamConnectionError, UpstreamThrottled, UpstreamTimeout, UpstreamUnavailable
 from generic_api_call.request import Request as RenderedRequest
 from generic_api_call.secrets import Secrets
+from tests.servers import QuietHandler, serving
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(QuietHandler):
     def do_GET(self) -> None:
         if self.path == "/drip":
             return self._drip()
@@ -29,14 +28,11 @@ class Handler(BaseHTTPRequestHandler):
             "/429-soon": (429, "text/plain", b"slow down"),
             "/429-later": (429, "text/plain", b"slow down"),
         }[self.path.split("?")[0]]
+        headers = {"Content-Type": content_type}
         retry_after = {"/429-soon": "0", "/429-later": "120"}.get(self.path)
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
         if retry_after is not None:
-            self.send_header("Retry-After", retry_after)
-        self.end_headers()
-        self.wfile.write(body)
+            headers["Retry-After"] = retry_after
+        self.reply(status, headers, body)
 
     def _drip(self) -> None:
         """50 bytes, one every 100 ms: each read is quick, the whole body is not."""
@@ -54,17 +50,11 @@ class Handler(BaseHTTPRequestHandler):
 
     do_POST = do_GET
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    with serving(Handler) as url:
+        yield url
 
 
 def get(url: str, method: str = "GET") -> RenderedRequest:

@@ -7,11 +7,13 @@ below are generous on purpose, and the figures are printed).
 
 from __future__ import annotations
 
+import threading
 import time
 import tracemalloc
 
 import pytest
 
+from generic_api_call import budget
 from generic_api_call.errors import RenderError
 from generic_api_call.limits import MAX_RENDER_SECONDS
 from generic_api_call.render import render_request
@@ -58,3 +60,31 @@ def test_the_budgets_leave_room_for_real_templates():
     template = from_plain({"PK": "t", "SK": "POST", "url": "http://api.test/x", "body": body})
     items = [{"id": i, "name": f"n{i}"} for i in range(5000)]
     assert render_request(template, {"items": items}, "http://api.test").body.startswith("0:N0,1:N1")
+
+
+def test_waiting_on_the_secret_store_does_not_count_against_the_render_deadline(monkeypatch):
+    # Seen under load: a cold Lambda worker creating its SSM client took over 2 s, and a plain
+    # `Bearer {{ secret(...) }}` header failed as "takes too long to render" (not retried).
+    monkeypatch.setattr(budget, "MAX_RENDER_SECONDS", 0.05)
+
+    def slow_store(name: str) -> str:  # a slow network or a cold client: 0.3 s, the deadline 0.05 s
+        threading.Event().wait(0.3)
+        return "s3cr3t-value-" + name[-1]
+
+    template = from_plain({"PK": "t", "SK": "GET", "url": "http://api.test/x", "secrets": ["ssm:/t/a", "ssm:/t/b"],
+                           "headers": {"A": "{{ secret('ssm:/t/a') }}", "B": "{{ secret('ssm:/t/b') }}"}})
+    request = render_request(template, {}, "http://api.test", slow_store)
+    assert request.headers == {"A": "s3cr3t-value-a", "B": "s3cr3t-value-b"}
+
+
+def test_the_deadline_still_bounds_the_work_after_a_slow_secret(monkeypatch):
+    monkeypatch.setattr(budget, "MAX_RENDER_SECONDS", 0.05)
+
+    def slow_store(name: str) -> str:
+        threading.Event().wait(0.3)
+        return "s3cr3t-value"
+
+    body = "{{ secret('ssm:/t/a') }}{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}"
+    template = from_plain({"PK": "t", "SK": "POST", "url": "http://api.test/x", "secrets": ["ssm:/t/a"], "body": body})
+    with pytest.raises(RenderError, match=r"too long to render|too much work"):
+        render_request(template, {}, "http://api.test", slow_store)

@@ -1,30 +1,35 @@
 """A 50 MB body and a gzip bomb: memory stays flat while reading (tracemalloc peak)."""
 
+import functools
 import gzip
-import threading
 import tracemalloc
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from generic_api_call import http_call, limits
 from generic_api_call.request import Request as RenderedRequest
+from tests.servers import QuietHandler, serving
 
 FIFTY_MB = 50 * 1024 * 1024
 CHUNK = b"x" * (1024 * 1024)
-BOMB = gzip.compress(b"A" * FIFTY_MB, compresslevel=9)  # ~50 KB that inflates to 50 MB
 
 
-class Handler(BaseHTTPRequestHandler):
+@functools.cache
+def bomb() -> bytes:
+    """~50 KB that inflates to 50 MB (made when first served, not when each xdist worker collects)."""
+    return gzip.compress(b"A" * FIFTY_MB, compresslevel=9)
+
+
+class Handler(QuietHandler):
     def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
         if self.path == "/bomb":
             self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(BOMB)))
+            self.send_header("Content-Length", str(len(bomb())))
             self.end_headers()
-            self.wfile.write(BOMB)
+            self.wfile.write(bomb())
             return
         self.send_header("Content-Length", str(FIFTY_MB))
         self.end_headers()
@@ -34,16 +39,12 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client stopped reading at its cap, as it should
 
-    def log_message(self, *args: object) -> None:
-        pass
-
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    bomb()  # made before any test traces its memory
+    with serving(Handler) as url:
+        yield url
 
 
 @pytest.mark.parametrize("path", ["/big", "/bomb"])

@@ -23,6 +23,7 @@ Values under MIN_SECRET_CHARS are refused: masking them would mangle unrelated t
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -83,6 +84,10 @@ class Secrets:
         self._resolver = resolver
         self._values: dict[str, str] = {}
         self._forms: list[str] = []  # longest first: a form may contain another
+        # Time spent waiting on the secret store (a network call; on a cold worker, creating the
+        # SSM client too): the render deadline bounds the template's own work, not this wait.
+        # At most one lookup per allowed name, so a template cannot stretch its deadline at will.
+        self.waited_seconds = 0.0
 
     @classmethod
     def none(cls) -> Secrets:
@@ -113,7 +118,11 @@ class Secrets:
     def _resolve(self, name: str) -> str:
         if self._resolver is None:
             raise RenderError("no secret resolver")
-        value = self._resolver(name)
+        started = time.monotonic()
+        try:
+            value = self._resolver(name)
+        finally:
+            self.waited_seconds += time.monotonic() - started
         if not isinstance(value, str):
             raise RenderError(f"secret {name!r} has no string value")
         return value

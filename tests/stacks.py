@@ -1,0 +1,226 @@
+"""One embedded and one docker stack per test session, shared by every pytest process of it.
+
+With pytest-xdist the tests run in several worker processes. Each stack is started ONCE, in
+the background by a starter process (`python -m tests.stacks BACKEND DIR`) that the first
+worker collecting a test of that backend spawns; it writes the stack's coordinates and seed
+report into the session's folder, where every worker attaches to it. The process that owns the
+session (the xdist controller, or pytest itself without xdist) stops every stack at the end.
+Starting in the background lets the stacks come up while the unit tests run.
+
+The folder also holds the session's reader/writer locks (see `SessionLock`): tests that change
+what other tests share take them exclusively.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import traceback
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from testbed import probes, settings
+from testbed.embedded import EmbeddedStack
+from testbed.seed import SeedReport
+from testbed.stack import Stack
+
+# Wait states and Retry backoff take no real time in tests (MiniStack's SFN_WAIT_SCALE).
+# The metadata addresses are allow-listed on purpose: the Lambda must refuse them anyway.
+TEST_EMULATOR_ENV = {
+    "SFN_WAIT_SCALE": "0",
+    "TESTBED_ALLOWED_HOSTS_EXTRA": "169.254.169.254,[fd00:ec2::254],[::ffff:169.254.169.254]",
+}
+# Building the images the first time takes minutes; starting from the cache 15-60 s.
+START_TIMEOUT_SECONDS = 900.0
+
+
+class StackStartFailed(RuntimeError):
+    """The starter process reported an error, or died without a word."""
+
+
+class SharedStacks:
+    """The session folder: <backend>.starter (pid), .stack.json (how to stop), .ready.json, .error."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _file(self, backend: str, kind: str) -> Path:
+        return self.directory / f"{backend}.{kind}"
+
+    @contextlib.contextmanager
+    def _locked(self, backend: str) -> Iterator[None]:
+        with self._file(backend, "lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
+    def start_in_background(self, backend: str) -> None:
+        """Spawn the starter unless some process of the session already did."""
+        with self._locked(backend):
+            starter = self._file(backend, "starter")
+            if starter.exists():
+                return
+            with self._file(backend, "log").open("ab") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "tests.stacks", backend, str(self.directory)], cwd=settings.ROOT,
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            starter.write_text(str(process.pid))
+
+    def attach(self, backend: str) -> tuple[Stack, SeedReport]:
+        """The running, seeded stack (waits for its starter); raises StackStartFailed."""
+        self.start_in_background(backend)  # e.g. a test selected by a later collection
+        ready, error = self._file(backend, "ready.json"), self._file(backend, "error")
+        pid = int(self._file(backend, "starter").read_text())
+
+        def settled() -> bool:
+            if ready.exists() or error.exists():
+                return True
+            if not alive(pid):
+                raise StackStartFailed(
+                    f"the {backend} stack's starter died without a report:\n{self._log_tail(backend)}")
+            return False
+
+        probes.wait_until(settled, timeout=START_TIMEOUT_SECONDS, what=f"the shared {backend} stack",
+                          detail=lambda: self._log_tail(backend))
+        if error.exists():
+            raise StackStartFailed(error.read_text())
+        data = json.loads(ready.read_text())
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        return _stack(backend, data["stack"], self.directory / f"{backend}-{worker}"), \
+            SeedReport.from_json(data["seed_report"])
+
+    def stop_all(self) -> None:
+        """Stop every stack a starter began (even half-started ones); called by the session's owner."""
+        for starter in self.directory.glob("*.starter"):
+            backend = starter.name.split(".")[0]
+            pid = int(starter.read_text())
+            if alive(pid):  # still starting (the run was cut short): stop it, then what it began
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGTERM)
+                with contextlib.suppress(probes.NotReady):
+                    probes.wait_until(lambda pid=pid: not alive(pid), timeout=30, what="the starter's exit")
+            record = self._file(backend, "stack.json")
+            if record.exists():
+                _stack(backend, json.loads(record.read_text()), self.directory / f"{backend}-stop").stop()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def _log_tail(self, backend: str) -> str:
+        try:
+            return "\n".join(self._file(backend, "log").read_text(errors="replace").splitlines()[-60:])
+        except OSError:
+            return "(no starter log)"
+
+    # --- in the starter process ---------------------------------------------------------------
+
+    def run_starter(self, backend: str) -> int:
+        try:
+            os.environ.update(TEST_EMULATOR_ENV)  # the embedded stack is seeded from this process
+            coordinates = _new_coordinates(backend, self.directory)
+            _write(self._file(backend, "stack.json"), json.dumps(coordinates))
+            stack = _stack(backend, coordinates, self.directory / backend)
+            stack.start()
+            report = stack.seed()
+            _write(self._file(backend, "ready.json"),
+                   json.dumps({"stack": coordinates, "seed_report": report.to_json()}))
+            return 0
+        except BaseException:  # every failure is reported to the tests waiting for this stack
+            _write(self._file(backend, "error"), f"the {backend} test stack did not start:\n{traceback.format_exc()}")
+            return 1
+
+
+def _new_coordinates(backend: str, directory: Path) -> dict[str, str | int]:
+    if backend == "embedded":
+        return {"run_dir": str(directory / "embedded"), "emulator_port": probes.free_port(),
+                "mockapi_port": probes.free_port()}
+    # Port 0: any free host port, so the tests run beside a `make up` stack on 4566/8080.
+    return {"project_name": f"testbed-test-{uuid.uuid4().hex[:10]}"}
+
+
+def _stack(backend: str, coordinates: dict, env_dir: Path) -> Stack:
+    if backend == "embedded":
+        return EmbeddedStack(run_dir=Path(coordinates["run_dir"]), emulator_port=coordinates["emulator_port"],
+                             mockapi_port=coordinates["mockapi_port"], extra_env=TEST_EMULATOR_ENV)
+    from testbed.docker_stack import DockerStack  # testcontainers only when needed
+
+    # Each process writes its own Compose env file (same content): never one another's half-written file.
+    return DockerStack(project_name=coordinates["project_name"], emulator_port=0, mockapi_port=0,
+                       emulator_env=TEST_EMULATOR_ENV, run_dir=env_dir)
+
+
+def _write(path: Path, text: str) -> None:
+    """Whole or not at all: readers poll for the file."""
+    staged = path.with_name(path.name + ".tmp")
+    staged.write_text(text)
+    staged.replace(path)
+
+
+def alive(pid: int) -> bool:
+    """Running and not a zombie (a finished starter stays a zombie until its parent exits)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return fields[0] != "Z"
+    except OSError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SessionLock:
+    """A reader/writer lock over the session folder, across processes, writers first.
+
+    Two of them: "stack" (held shared by every test on the shared stacks, exclusively by a test
+    that changes the stacks' configuration) and "source" (held shared by the tests that
+    synthesize or seed, which read the source tree; exclusively by a test that edits it).
+    Always taken in that order. A writer holds the turnstile while it waits, so new readers
+    queue behind it instead of starving it.
+    """
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self.turnstile = directory / f"{name}.turnstile"
+        self.rw = directory / f"{name}.rwlock"
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self.rw.open("a") as rw:
+            with self.turnstile.open("a") as turnstile:
+                fcntl.flock(turnstile, fcntl.LOCK_EX)
+                fcntl.flock(rw, fcntl.LOCK_SH)
+            yield
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self.rw.open("a") as rw:
+            with self.turnstile.open("a") as turnstile:
+                fcntl.flock(turnstile, fcntl.LOCK_EX)
+                fcntl.flock(rw, fcntl.LOCK_EX)
+            yield
+
+
+def wait_for_starters(directory: Path) -> None:
+    """Until no starter runs: a stack being built reads the source tree (docker build context)."""
+    for starter in directory.glob("*.starter"):
+        pid = int(starter.read_text())
+        probes.wait_until(lambda pid=pid: not alive(pid), timeout=START_TIMEOUT_SECONDS,
+                          what=f"the {starter.name.split('.')[0]} stack's starter")
+
+
+def main(argv: list[str]) -> int:
+    backend, directory = argv
+    return SharedStacks(Path(directory)).run_starter(backend)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
