@@ -9,14 +9,11 @@ another deployer (e.g. a CDK app) is a change in one place.
 
 from __future__ import annotations
 
-import re
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import watchfiles
 
@@ -27,17 +24,12 @@ from testbed.stack import Stack, StackError
 from testbed.statemachine import DefinitionError
 from testbed.templates import TEMPLATE_SUFFIXES, TemplateFileError
 
-if TYPE_CHECKING:
-    from testbed.docker_stack import DockerStack
-
 TEMPLATES = "templates"
 INFRASTRUCTURE = "infrastructure"
 DEPLOY_ERRORS = (TemplateFileError, SeedError, DefinitionError, PackagingError, StackError)
 # watchfiles groups changes for `debounce` ms at most; editors write a file in several steps.
 DEBOUNCE_MS = 200
 STEP_MS = 50
-EMULATOR_DOCKERFILE = settings.ROOT / "localstack" / "Dockerfile"
-_COPY_FOLDER = re.compile(r"^COPY\s+([\w.-]+)\s+([\w.-]+)\s*$", re.MULTILINE)
 
 
 def deploy_templates(stack: Stack, templates_dir: Path) -> SeedReport:
@@ -47,31 +39,11 @@ def deploy_templates(stack: Stack, templates_dir: Path) -> SeedReport:
 
 
 def deploy_infrastructure(stack: Stack) -> SeedReport:
-    """Lambda and state machine (and templates): what the stack's own seed deploys."""
-    from testbed.docker_stack import DockerStack  # testcontainers only when needed
-
-    if isinstance(stack, DockerStack):
-        _copy_sources_into_emulator(stack)
-    return stack.seed()
-
-
-def container_sources(dockerfile: Path = EMULATOR_DOCKERFILE) -> list[str]:
-    """The repository folders the emulator image copies as they are (`COPY lambdas lambdas`)."""
-    copies = _COPY_FOLDER.findall(dockerfile.read_text())
-    return [src for src, dst in copies if src == dst and (settings.ROOT / src).is_dir()]
-
-
-def _copy_sources_into_emulator(stack: DockerStack) -> None:
-    """The docker emulator seeds from the sources baked into its image: give it the edited ones.
-
-    (Files deleted on disk stay in the container until the next `make up` rebuilds the image.)
-    """
-    container = stack.compose.get_container("emulator")
-    for folder in container_sources():
-        done = subprocess.run(["docker", "cp", f"{settings.ROOT / folder}/.", f"{container.ID}:/opt/testbed/{folder}"],
-                              capture_output=True, text=True, check=False, timeout=120)
-        if done.returncode != 0:
-            raise StackError(f"could not copy {folder}/ into the emulator container: {done.stderr.strip()}")
+    """Lambda and state machine (and templates), synthesized from the working tree and deployed
+    from here, on either backend. (The docker stack's own seed hook deploys the assembly built
+    into its image, which never sees an edit; the Lambda bundle is built for the Lambda's
+    platform, not this machine's, so the one built here runs in the container too.)"""
+    return seed(SeedConfig(api_base_url=stack.endpoints.mockapi_for_lambda, endpoint=stack.endpoints.aws))
 
 
 @dataclass
