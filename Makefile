@@ -18,8 +18,8 @@ $(STAMP): $(REQUIREMENTS)
 	@# pip stays in the venv: the Lambda bundling (infra/api_stack/bundling.py) runs `python -m pip`.
 	$(PYTHON) -m venv $(VENV) >&2
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-uv.txt >&2
-	$(VENV)/bin/uv pip install --python $(PY) -r requirements.txt >&2
-	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e . >&2
+	$(VENV)/bin/uv pip install --system-certs --python $(PY) -r requirements.txt >&2
+	$(VENV)/bin/uv pip install --quiet --system-certs --python $(PY) --no-deps -e . >&2
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create the virtualenv with the pinned dependencies
