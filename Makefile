@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-REQUIREMENTS := requirements.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
+REQUIREMENTS := requirements.txt requirements-uv.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
 .PHONY: help venv up down status env watch test test-unit coverage lint typecheck bench base-image clean synth cdk-cli
@@ -14,10 +14,12 @@ help: ## list the targets
 $(STAMP): $(REQUIREMENTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11+ is needed; set PYTHON=python3.11")'
 	@# Progress goes to stderr, so `eval "$$(make -s env)"` reads only the exports even on a first run.
-	@echo "Creating $(VENV) and installing the pinned dependencies (first time: about 1-2 minutes)..." >&2
+	@echo "Creating $(VENV) and installing the pinned dependencies with uv (first time: under a minute)..." >&2
+	@# pip stays in the venv: the Lambda bundling (infra/api_stack/bundling.py) runs `python -m pip`.
 	$(PYTHON) -m venv $(VENV) >&2
-	$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements.txt >&2
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . >&2
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-uv.txt >&2
+	$(VENV)/bin/uv pip install --system-certs --python $(PY) -r requirements.txt >&2
+	$(VENV)/bin/uv pip install --quiet --system-certs --python $(PY) --no-deps -e . >&2
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create the virtualenv with the pinned dependencies
