@@ -27,6 +27,14 @@ from aws_cdk import ILocalBundling
 from api_stack import config
 
 _SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+# Files the installer writes about itself, not the wheels' content: RECORD holds the hashes of
+# console scripts whose shebang names the Python that ran pip, so with them the same sources
+# bundled on the host and in the emulator image gave different zips under one asset hash (and
+# the deploy's CodeSha256 check refused the second). Nothing in a Lambda reads them.
+_INSTALLER_FILES = ("RECORD", "INSTALLER", "REQUESTED", "direct_url.json")
+# Part of the asset hash and the dependency cache key: a change to what a bundle holds for the
+# same sources (as dropping _INSTALLER_FILES was) must give a new asset, not reuse an old key.
+BUNDLE_FORMAT = "2"
 
 
 class BundlingError(RuntimeError):
@@ -42,7 +50,7 @@ def source_files(lambda_dir: Path) -> list[Path]:
 
 
 def source_hash(lambda_dir: Path, platform: str = config.LAMBDA_PLATFORM) -> str:
-    digest = hashlib.sha256(f"{platform}|{config.LAMBDA_RUNTIME}\n".encode())
+    digest = hashlib.sha256(f"{platform}|{config.LAMBDA_RUNTIME}|{BUNDLE_FORMAT}\n".encode())
     for path in source_files(lambda_dir):
         digest.update(path.relative_to(lambda_dir).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
@@ -51,7 +59,7 @@ def source_hash(lambda_dir: Path, platform: str = config.LAMBDA_PLATFORM) -> str
 
 def install_dependencies(requirements: Path, cache_dir: Path, platform: str = config.LAMBDA_PLATFORM) -> Path:
     """pip install the requirements for `platform` into a cache folder keyed by their content."""
-    key = hashlib.sha256(requirements.read_bytes() + platform.encode() + config.LAMBDA_RUNTIME.encode())
+    key = hashlib.sha256(requirements.read_bytes() + f"{platform}|{config.LAMBDA_RUNTIME}|{BUNDLE_FORMAT}".encode())
     target = cache_dir / f"lambda-deps-{key.hexdigest()[:16]}"
     if target.is_dir():
         return target
@@ -70,6 +78,9 @@ def install_dependencies(requirements: Path, cache_dir: Path, platform: str = co
         raise BundlingError(f"pip could not install {requirements} for {platform}:\n{result.stderr.strip()[-2000:]}")
     for scripts in staging.glob("bin"):  # console scripts are of no use in a Lambda
         shutil.rmtree(scripts)
+    for name in _INSTALLER_FILES:
+        for written in staging.glob(f"*.dist-info/{name}"):
+            written.unlink()
     try:
         staging.rename(target)
     except OSError:  # another synth finished first; its copy is as good as ours

@@ -79,6 +79,9 @@ def test_the_bundle_holds_the_handler_and_its_dependencies(assembly: synth.Assem
     # Built for AWS's platform (manylinux x86_64, CPython 3.11), not for the machine that synthesized it.
     assert list(bundle.glob("markupsafe/_speedups.cpython-311-x86_64-linux-gnu.so"))
     assert not list(bundle.rglob("__pycache__"))
+    # Nothing that depends on the machine that ran pip (a script's shebang in RECORD): the same
+    # sources make the same zip on the host and in the emulator image, as one asset hash promises.
+    assert not list(bundle.glob("bin")) and not list(bundle.glob("*.dist-info/RECORD"))
 
 
 def test_state_machine_is_the_asl_file_unchanged_with_the_function_arn_substituted(

@@ -89,7 +89,7 @@ def test_watch_deploys_an_edited_template(testbed: support.Testbed, running_watc
 
 @pytest.mark.edits_source  # the shared stack's Lambda is updated too, which in-flight executions survive
 def test_a_lambda_change_during_executions_fails_none(
-    request: pytest.FixtureRequest, testbed: support.Testbed, make_template, make_stub, tmp_path: Path,
+    testbed: support.Testbed, make_template, make_stub, tmp_path: Path,
 ) -> None:
     """What `make watch` does on a Lambda edit must not fail executions in flight (MiniStack's
     worker replacement, fixed in testbed/patches/worker_updates.py).
@@ -98,11 +98,6 @@ def test_a_lambda_change_during_executions_fails_none(
     the function is updated; the synth (the slow part of the deploy, ~12 s) is done before
     they start, so the update falls inside that window, and the test checks it did.
     """
-    embedded = testbed.stack.name == "embedded"
-    if not embedded:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "the docker stack's seed deploys the assembly built into its image, so `watch` "
-            "does not deploy a Lambda edit to it: the function is never updated")))
     lambda_ = testbed.client("lambda")
     before = lambda_.get_function_configuration(FunctionName=settings.FUNCTION_NAME)["CodeSha256"]
     path = f"/{unique('inflight')}"
@@ -117,8 +112,7 @@ def test_a_lambda_change_during_executions_fails_none(
     watcher = watch.Watcher(testbed.stack, watch.WatchedPaths(), print)
     try:
         probe.write_text("# a change to the Lambda's code, made by tests/integration/test_devloop.py\n")
-        if embedded:
-            synth.synthesize()  # what the watch's deploy does first; then it only publishes and updates
+        synth.synthesize()  # what the watch's deploy does first; then it only publishes and updates
         started = [sfn.start_execution(stateMachineArn=testbed.state_machine_arn, name=unique("inflight"),
                                        input=json.dumps({"templateName": name, "method": "GET", "params": {}}))
                    ["executionArn"] for _ in range(IN_FLIGHT)]
@@ -132,9 +126,8 @@ def test_a_lambda_change_during_executions_fails_none(
         results = [executions.wait(sfn, arn, timeout=90) for arn in started]
     finally:
         probe.unlink(missing_ok=True)
-        if embedded:  # the assembly of the unedited source again, as it was
-            shutil.rmtree(deployed.directory)
-            shutil.copytree(kept, deployed.directory)
+        shutil.rmtree(deployed.directory)  # the assembly of the unedited source again, as it was
+        shutil.copytree(kept, deployed.directory)
         watcher.handle([probe])  # the deployed Lambda is the source again
     assert lambda_.get_function_configuration(FunctionName=settings.FUNCTION_NAME)["CodeSha256"] == before
     failed = {r.arn.rsplit(":", 1)[-1]: r.cause for r in results if r.status != "SUCCEEDED"}
@@ -161,10 +154,6 @@ def test_journal_entries_of_an_execution_are_found_by_its_trace_id(testbed: supp
     assert timeline.exchanges is not None
     assert len(timeline.exchanges) == 1 and user in timeline.exchanges[0].url
     assert timeline.logs, "the Lambda's log lines carry the execution's ids"
-
-
-def test_watch_copies_into_the_docker_emulator_what_its_image_copies() -> None:
-    assert {"lambdas", "statemachines", "seed", "testbed"} <= set(watch.container_sources())
 
 
 def _summary_commands(summary: str) -> list[str]:
