@@ -60,4 +60,4 @@ print(f"describe-stacks: {stack['StackName']} {stack['StackStatus']}")
 assert stack["StackStatus"] == "CREATE_COMPLETE", stack["StackStatus"]
 PY
 python -m testbed seed --templates-only --endpoint "$endpoint" --api-base-url "http://127.0.0.1:$mock_port"
-python -m testbed run get_user GET --params '{"user_id": "cdk-cli"}' --endpoint "$endpoint"
+python -m testbed run get_user GET --params '{"user_id": "cdk-cli"}' --endpoint "$endpoint" --mockapi "http://127.0.0.1:$mock_port"

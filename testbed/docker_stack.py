@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from testcontainers.compose import DockerCompose
+from testcontainers.core.exceptions import ContainerIsNotRunning
 
 from testbed import settings
 from testbed.seed import SeedReport
@@ -68,8 +69,12 @@ class DockerStack(Stack):
         # every call, which made a docker test case ~3x slower than the embedded one. The
         # host ports stay the same while the containers run, so they are looked up once.
         if self._endpoints is None:
-            emulator = self.compose.get_service_port("emulator", EMULATOR_PORT)
-            mockapi = self.compose.get_service_port("mockapi", MOCKAPI_PORT)
+            try:
+                emulator = self.compose.get_service_port("emulator", EMULATOR_PORT)
+                mockapi = self.compose.get_service_port("mockapi", MOCKAPI_PORT)
+            except ContainerIsNotRunning as exc:  # half-stopped: one service exited
+                raise StackError(f"the docker stack is not fully running ({exc}): `make status`, then "
+                                 "`make down` and `make up`") from exc
             self._endpoints = Endpoints(
                 aws=f"http://127.0.0.1:{emulator}",
                 mockapi=f"http://127.0.0.1:{mockapi}",
