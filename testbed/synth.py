@@ -92,6 +92,10 @@ def _synthesize(outdir: Path, context: dict[str, str], wanted: str) -> Assembly:
         "CDK_OUTDIR": str(staging),
         "CDK_CONTEXT_JSON": json.dumps(context),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+        # The CDK's built-in template validation (CloudFormation's schema checks, built to
+        # WebAssembly) took ~10 s of CPU, more than half of a synth; check_assembly below runs
+        # cfn-lint, the same kind of checks, on every assembly kept. `cdk synth` keeps it on.
+        "CDK_VALIDATION": "false",
         "TESTBED_STATE_DIR": str(settings.STATE_DIR),
     }
     result = subprocess.run([sys.executable, str(settings.ROOT / "infra" / "app.py")], env=env,

@@ -52,21 +52,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         stacks.remove()
 
 
-_INFRA_TESTS = Path(__file__).parent / "infra"
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The infra tests go to one xdist worker (`--dist loadgroup`): their fixtures start the CDK's
-    Node.js runtime (jsii) in the process, several seconds of CPU that each worker would pay again."""
-    for item in items:
-        if _INFRA_TESTS in item.path.parents:
-            item.add_marker(pytest.mark.xdist_group("infra"))
-
-
 @pytest.hookimpl(trylast=True)  # after -k / -m deselected what they do
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the stacks the selected tests need, in the background, while other tests run."""
+    if session.config.option.collectonly:
+        return
     wanted = {item.callspec.params.get("stack") for item in session.items if hasattr(item, "callspec")}
     for backend in BACKENDS:
         if backend in wanted and (backend != "docker" or backends.docker_available()):

@@ -15,6 +15,12 @@ from tests.stacks import SessionLock
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
+# One xdist worker runs every infra test (`--dist loadgroup`): importing aws_cdk starts the CDK's
+# Node.js runtime (jsii) in the process, ~1.2 s of CPU that each worker would pay again. Hence
+# also no module-level `import aws_cdk` in these test modules: every worker collects them.
+# A module-level `pytestmark`, since xdist ignores a group mark added at collection.
+INFRA_GROUP = pytest.mark.xdist_group("infra")
+
 
 @pytest.fixture(autouse=True)
 def _reads_the_source_tree(session_locks: dict[str, SessionLock]) -> Iterator[None]:

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from testbed import deploy_checks, settings, synth
+from tests.infra.conftest import INFRA_GROUP
+
+pytestmark = INFRA_GROUP
 
 
 def test_the_project_asl_and_template_are_clean(assembly: synth.Assembly) -> None:

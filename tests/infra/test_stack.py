@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk.assertions import Match
-
 from api_stack import config
 from testbed import synth
-from tests.infra.conftest import asset_dir, resources_of
+from tests.infra.conftest import INFRA_GROUP, asset_dir, resources_of
+
+pytestmark = INFRA_GROUP
 
 EXPECTED_TYPES = {
     "AWS::DynamoDB::Table": 1,
@@ -52,6 +52,8 @@ def test_the_emulator_context_destroys_the_table_with_the_stack() -> None:
 
 
 def test_function_runtime_and_environment_come_from_config_and_parameters(template: Any) -> None:
+    from aws_cdk.assertions import Match  # see INFRA_GROUP
+
     template.has_resource_properties("AWS::Lambda::Function", {
         "FunctionName": "GenericApiCallLambda",
         "Runtime": config.LAMBDA_RUNTIME,
