@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _synth(args: argparse.Namespace) -> int:
     context = dict(synth.EMULATOR_CONTEXT if args.emulator else {})
-    default_out = settings.STATE_DIR / "cdk.out" if args.emulator else settings.ROOT / "infra" / "cdk.out"
+    default_out = synth.default_outdir() if args.emulator else settings.ROOT / "infra" / "cdk.out"
     assembly = synth.synthesize(Path(args.out) if args.out else default_out, context, force=args.force)
     state = "synthesized" if assembly.synthesized else "nothing changed (inputs unchanged)"
     print(f"{assembly.template_path}: {state}; cfn-lint and statelint clean")
@@ -274,7 +274,7 @@ def _watch(args: argparse.Namespace) -> int:
     if not stack.is_running():
         print(f"error: the {stack.name} stack is not running; start it with `make up`", file=sys.stderr)
         return 1
-    paths = watch.WatchedPaths()
+    paths = watch.WatchedPaths.of()
     print(f"Watching {', '.join(watch.relative(p) for p in paths.all())} -> {stack.name} stack at "
           f"{stack.endpoints.aws} (Ctrl-C to stop)", flush=True)
     watch.Watcher(stack, paths, lambda line: print(line, flush=True)).run()

@@ -60,6 +60,7 @@ class SeedConfig:
     templates_dir: Path = settings.TEMPLATES_DIR
     templates_only: bool = False  # templates only; the stack must be deployed already
     assembly: Path | None = None  # a synthesized cloud assembly; None: synthesize infra/ (needs Node)
+    source_root: Path = settings.ROOT  # the source tree whose infra/ is synthesized (tests: a copy)
     log_level: str = "INFO"
     lock_dir: Path | None = None  # where deploy locks live; None: <state dir>/locks
 
@@ -79,7 +80,7 @@ def seed(config: SeedConfig) -> SeedReport:
         if config.templates_only:
             _require_table(dynamodb)
         else:
-            assembly = config.assembly or synth.synthesize().directory
+            assembly = config.assembly or synth.synthesize(root=config.source_root).directory
             result = deploy.deploy(assembly, {
                 settings.PARAM_API_BASE_URL: config.api_base_url,
                 settings.PARAM_ALLOWED_HOSTS: allowed_hosts(config.api_base_url),

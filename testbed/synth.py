@@ -64,12 +64,17 @@ def _generated(parts: tuple[str, ...]) -> bool:
 
 
 def synthesize(
-    outdir: Path | None = None, context: dict[str, str] | None = None, *, force: bool = False
+    outdir: Path | None = None, context: dict[str, str] | None = None, *, force: bool = False,
+    root: Path = settings.ROOT,
 ) -> Assembly:
-    """The assembly for `context` in `outdir` (default .testbed/cdk.out), synthesized if stale."""
-    outdir = outdir or settings.STATE_DIR / "cdk.out"
+    """The assembly for `context` in `outdir` (default .testbed/cdk.out), synthesized if stale.
+
+    `root` is the source tree whose infra/ app runs (its config finds lambdas/ and statemachines/
+    beside it): this checkout, or a copy (the tests edit copies, never the working tree).
+    """
+    outdir = outdir or default_outdir(root)
     context = dict(EMULATOR_CONTEXT if context is None else context)
-    wanted = inputs_hash(context)
+    wanted = inputs_hash(context, root)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     # One synth per output folder at a time (a test session and `make up` may race).
     lock_dir = settings.STATE_DIR / "locks"
@@ -80,10 +85,15 @@ def synthesize(
         stamp = outdir / _HASH_FILE
         if not force and stamp.is_file() and stamp.read_text() == wanted:
             return Assembly(outdir, synthesized=False)
-        return _synthesize(outdir, context, wanted)
+        return _synthesize(outdir, context, wanted, root)
 
 
-def _synthesize(outdir: Path, context: dict[str, str], wanted: str) -> Assembly:
+def default_outdir(root: Path = settings.ROOT) -> Path:
+    """The emulator's assembly: in the state folder for this checkout, in its own for a copy."""
+    return settings.STATE_DIR / "cdk.out" if root == settings.ROOT else root / ".testbed" / "cdk.out"
+
+
+def _synthesize(outdir: Path, context: dict[str, str], wanted: str, root: Path) -> Assembly:
     _check_tools()
     # Synthesize beside the target and swap: a failed synth never leaves a half assembly.
     staging = Path(tempfile.mkdtemp(prefix="cdk.out-", dir=outdir.parent))
@@ -98,14 +108,14 @@ def _synthesize(outdir: Path, context: dict[str, str], wanted: str) -> Assembly:
         "CDK_VALIDATION": "false",
         "TESTBED_STATE_DIR": str(settings.STATE_DIR),
     }
-    result = subprocess.run([sys.executable, str(settings.ROOT / "infra" / "app.py")], env=env,
-                            capture_output=True, text=True, check=False, cwd=settings.ROOT / "infra")
+    result = subprocess.run([sys.executable, str(root / "infra" / "app.py")], env=env,
+                            capture_output=True, text=True, check=False, cwd=root / "infra")
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
         raise SynthError(f"`python infra/app.py` failed (exit {result.returncode}):\n{result.stderr.strip()[-4000:]}")
     try:
         assembly = Assembly(staging, synthesized=True)
-        deploy_checks.check_assembly(assembly.template_path, settings.ASL_PATH)
+        deploy_checks.check_assembly(assembly.template_path, root / settings.ASL_PATH.relative_to(settings.ROOT))
     except deploy_checks.CheckError:
         shutil.rmtree(staging, ignore_errors=True)
         raise

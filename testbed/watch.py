@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import watchfiles
@@ -38,19 +38,31 @@ def deploy_templates(stack: Stack, templates_dir: Path) -> SeedReport:
                            templates_dir=templates_dir, templates_only=True))
 
 
-def deploy_infrastructure(stack: Stack) -> SeedReport:
-    """Lambda and state machine (and templates), synthesized from the working tree and deployed
-    from here, on either backend. (The docker stack's own seed hook deploys the assembly built
-    into its image, which never sees an edit; the Lambda bundle is built for the Lambda's
+def deploy_infrastructure(stack: Stack, root: Path = settings.ROOT,
+                          templates_dir: Path = settings.TEMPLATES_DIR) -> SeedReport:
+    """Lambda and state machine (and templates), synthesized from the source tree `root` and
+    deployed from here, on either backend. (The docker stack's own seed hook deploys the assembly
+    built into its image, which never sees an edit; the Lambda bundle is built for the Lambda's
     platform, not this machine's, so the one built here runs in the container too.)"""
-    return seed(SeedConfig(api_base_url=stack.endpoints.mockapi_for_lambda, endpoint=stack.endpoints.aws))
+    return seed(SeedConfig(api_base_url=stack.endpoints.mockapi_for_lambda, endpoint=stack.endpoints.aws,
+                           templates_dir=templates_dir, source_root=root))
 
 
 @dataclass
 class WatchedPaths:
-    templates: list[Path] = field(default_factory=lambda: [settings.TEMPLATES_DIR])
-    infrastructure: list[Path] = field(default_factory=lambda: [
-        p for p in (settings.LAMBDA_DIR.parent, settings.ASL_PATH.parent, settings.ROOT / "infra") if p.exists()])
+    templates: list[Path]
+    infrastructure: list[Path]
+    root: Path = settings.ROOT  # the source tree the infrastructure is synthesized from
+
+    @classmethod
+    def of(cls, root: Path = settings.ROOT) -> WatchedPaths:
+        """Everything the watch deploys, in the source tree `root` (this checkout, or a copy)."""
+        def inside(path: Path) -> Path:
+            return root / path.relative_to(settings.ROOT)
+
+        infrastructure = [inside(settings.LAMBDA_DIR.parent), inside(settings.ASL_PATH.parent), root / "infra"]
+        return cls(templates=[inside(settings.TEMPLATES_DIR)],
+                   infrastructure=[p for p in infrastructure if p.exists()], root=root)
 
     def all(self) -> list[Path]:
         return [*self.templates, *self.infrastructure]
@@ -93,7 +105,7 @@ class Watcher:
             if kind == TEMPLATES:
                 report = deploy_templates(self.stack, self.paths.templates[0])
             else:
-                report = deploy_infrastructure(self.stack)
+                report = deploy_infrastructure(self.stack, self.paths.root, self.paths.templates[0])
         except DEPLOY_ERRORS as exc:
             return f"{_clock()} {kind:<14} {names}: NOT deployed: {exc}"
         took = time.monotonic() - started

@@ -8,7 +8,6 @@ it is collected, shared by every pytest-xdist worker, and stopped at the end (te
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 import textwrap
@@ -20,7 +19,7 @@ import pytest
 
 from testbed import backends, settings
 from testbed.stack import Stack
-from tests.stacks import SessionLock, SharedStacks, wait_for_starters
+from tests.stacks import SessionLock, SharedStacks
 from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, unique
 
 BACKENDS = ["embedded", "docker"]
@@ -94,35 +93,22 @@ def testbed(stack: Stack) -> Testbed:
 @pytest.fixture(scope="session")
 def session_locks(request: pytest.FixtureRequest) -> dict[str, SessionLock]:
     directory = request.config.stash[_STACKS].directory
-    return {name: SessionLock(directory, name) for name in (*(f"stack-{b}" for b in BACKENDS), "stack-none", "source")}
+    return {name: SessionLock(directory, name) for name in (*(f"stack-{b}" for b in BACKENDS), "stack-none")}
 
 
 @pytest.fixture
 def session_lock(request: pytest.FixtureRequest, session_locks: dict[str, SessionLock]) -> Iterator[None]:
-    """The locks an integration test holds, by its markers (see tests/stacks.py SessionLock):
-
-    - its backend's "stack" lock: shared; exclusive for `exclusive` (changes the shared stack's
-      configuration). `exclusive(only="embedded", reason=...)` skips the other backends first,
-      without waiting for the lock;
-    - the "source" lock: shared for `reads_source` (synthesizes or seeds); exclusive for
-      `edits_source` (edits the source tree), which first waits for the stacks being built.
+    """The lock an integration test holds on its backend's stack (tests/stacks.py SessionLock):
+    shared; exclusive for `exclusive` (changes the shared stack's configuration).
+    `exclusive(only="embedded", reason=...)` skips the other backends first, without waiting.
     """
     node = request.node
     backend = getattr(node, "callspec", None) and node.callspec.params.get("stack")
     exclusive = node.get_closest_marker("exclusive")
     if exclusive is not None and exclusive.kwargs.get("only") not in (None, backend):
         pytest.skip(exclusive.kwargs["reason"])
-    if node.get_closest_marker("edits_source"):
-        # A stack being built reads the source tree too (the docker build context): not meanwhile.
-        # Waited for before taking any lock, so no writer queues behind this wait.
-        wait_for_starters(request.config.stash[_STACKS].directory)
-    with contextlib.ExitStack() as held:
-        stack = session_locks[f"stack-{backend or 'none'}"]
-        held.enter_context(stack.exclusive() if exclusive else stack.shared())
-        if node.get_closest_marker("edits_source"):
-            held.enter_context(session_locks["source"].exclusive())
-        elif node.get_closest_marker("reads_source"):
-            held.enter_context(session_locks["source"].shared())
+    stack = session_locks[f"stack-{backend or 'none'}"]
+    with stack.exclusive() if exclusive else stack.shared():
         yield
 
 

@@ -181,11 +181,10 @@ def alive(pid: int) -> bool:
 class SessionLock:
     """A reader/writer lock over the session folder, across processes, writers first.
 
-    Two of them: "stack" (held shared by every test on the shared stacks, exclusively by a test
-    that changes the stacks' configuration) and "source" (held shared by the tests that
-    synthesize or seed, which read the source tree; exclusively by a test that edits it).
-    Always taken in that order. A writer holds the turnstile while it waits, so new readers
-    queue behind it instead of starving it.
+    One per backend's stack: held shared by every test on it, exclusively by a test that changes
+    the stack's configuration. (No test edits the source tree: those that need an edit make it
+    in a copy, `tests.support.source_copy`.) A writer holds the turnstile while it waits, so new
+    readers queue behind it instead of starving it.
     """
 
     def __init__(self, directory: Path, name: str) -> None:
@@ -207,14 +206,6 @@ class SessionLock:
                 fcntl.flock(turnstile, fcntl.LOCK_EX)
                 fcntl.flock(rw, fcntl.LOCK_EX)
             yield
-
-
-def wait_for_starters(directory: Path) -> None:
-    """Until no starter runs: a stack being built reads the source tree (docker build context)."""
-    for starter in directory.glob("*.starter"):
-        pid = int(starter.read_text())
-        probes.wait_until(lambda pid=pid: not alive(pid), timeout=START_TIMEOUT_SECONDS,
-                          what=f"the {starter.name.split('.')[0]} stack's starter")
 
 
 def main(argv: list[str]) -> int:

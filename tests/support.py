@@ -6,6 +6,7 @@ import contextlib
 import functools
 import io
 import json
+import shutil
 import uuid
 import zipfile
 from dataclasses import dataclass
@@ -44,6 +45,17 @@ def lambda_zip(files: dict[str, str]) -> bytes:
         for name, text in files.items():
             archive.writestr(name, text)
     return buffer.getvalue()
+
+
+def source_copy(parent: Path) -> Path:
+    """A copy of the source tree the CDK app synthesizes (infra/, lambdas/, statemachines/, the
+    templates), for a test that edits it: the working tree is never edited, so a `make watch`
+    or `make up` beside the tests never deploys a test's edit, and no test waits for another."""
+    root = parent / "source"
+    skip = shutil.ignore_patterns("cdk.out*", "node_modules", "__pycache__", ".testbed")
+    for folder in ("infra", "lambdas", "statemachines", "seed/templates"):
+        shutil.copytree(settings.ROOT / folder, root / folder, ignore=skip)
+    return root
 
 
 def unique(prefix: str) -> str:

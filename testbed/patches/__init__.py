@@ -8,6 +8,7 @@ there; tests/unit/test_emulator_patches.py pins the source hash of every patched
 from __future__ import annotations
 
 from testbed.patches import (
+    bytecode_cache,
     error_names,
     execution_input,
     execution_start,
@@ -25,7 +26,7 @@ from testbed.patches import (
 # (Worker.invoke), thread_reuse before execution_input (_start_execution).
 PATCHES = (
     execution_start, thread_reuse, execution_input, jsonpath_required, test_state_retry, worker_reuse, error_names,
-    worker_updates, fast_shutdown, lambda_isolation, log_drain,
+    worker_updates, fast_shutdown, lambda_isolation, log_drain, bytecode_cache,
 )
 
 

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from testbed import settings, synth
-from tests.stacks import SessionLock
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
@@ -22,23 +20,15 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 INFRA_GROUP = pytest.mark.xdist_group("infra")
 
 
-@pytest.fixture(autouse=True)
-def _reads_the_source_tree(session_locks: dict[str, SessionLock]) -> Iterator[None]:
-    """Never beside a test that edits the source tree (see tests/stacks.py SessionLock)."""
-    with session_locks["source"].shared():
-        yield
-
-
 @pytest.fixture(scope="session")
-def assembly(session_locks: dict[str, SessionLock]) -> synth.Assembly:
+def assembly() -> synth.Assembly:
     """The AWS assembly in infra/cdk.out, where `make synth` puts it; synthesized only if stale.
 
     synthesize() runs cdk-nag (in the app), cfn-lint and statelint before it keeps an assembly
     (it raises on a finding), and re-synthesizes whenever an input changed (infra/, the Lambda,
-    the ASL): a kept one is as checked as a new one, and costs nothing (a synth is ~12 s of CPU).
+    the ASL): a kept one is as checked as a new one, and costs nothing (a synth is ~8 s of CPU).
     """
-    with session_locks["source"].shared():
-        return synth.synthesize(settings.ROOT / "infra" / "cdk.out", context={})
+    return synth.synthesize(settings.ROOT / "infra" / "cdk.out", context={})
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from testbed.probes import free_port
 from testbed.seed import SeedConfig, SeedReport, seed
 from tests.support import Testbed as Bed
 
-pytestmark = [pytest.mark.integration, pytest.mark.reads_source]  # synthesizes and seeds
+pytestmark = pytest.mark.integration
 
 
 def _function_resource(assembly: synth.Assembly) -> dict:

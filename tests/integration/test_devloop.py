@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,40 +87,50 @@ def test_watch_deploys_an_edited_template(testbed: support.Testbed, running_watc
 
 # Docker only: there the watch deploys from the host into the container (the path that once
 # never reached the function); embedded runs the same seed() against its own endpoint in every
-# seed test, and in-flight survival of an update is test_fidelity's on both backends. One run
-# instead of two: this test holds the source tree exclusively for a CDK synth (~12 s of CPU).
+# seed test, and in-flight survival of an update is test_fidelity's on both backends.
+@pytest.fixture(scope="module")
+def edited_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the source tree with a change to the Lambda's code, synthesized: the slow part
+    of the watch's deploy, done before the test takes its stack (module scope: set up first)."""
+    tree = support.source_copy(tmp_path_factory.mktemp("edited"))
+    _probe(tree).write_text("# a change to the Lambda's code, made by tests/integration/test_devloop.py\n")
+    synth.synthesize(root=tree)
+    synth.synthesize()  # the working tree's, which the test deploys back at its end
+    return tree
+
+
+def _probe(tree: Path) -> Path:
+    return tree / settings.LAMBDA_DIR.relative_to(settings.ROOT) / settings.LAMBDA_PACKAGE / "_watch_probe.py"
+
+
 @pytest.mark.parametrize("stack", ["docker"], indirect=True)
-@pytest.mark.edits_source  # the shared stack's Lambda is updated too, which in-flight executions survive
+# Alone on its stack: for a moment the shared function runs another code than the working tree's,
+# which the deploy and seed tests would see.
+@pytest.mark.exclusive
 def test_a_lambda_change_during_executions_fails_none(
-    testbed: support.Testbed, make_template, make_stub, tmp_path: Path,
+    testbed: support.Testbed, make_template, make_stub, edited_tree: Path,
 ) -> None:
     """What `make watch` does on a Lambda edit must not fail executions in flight (MiniStack's
     worker replacement, fixed in testbed/patches/worker_updates.py).
 
-    The executions wait on a slow upstream, so their Lambda invocations are in progress while
-    the function is updated; the synth (the slow part of the deploy, ~12 s) is done before
-    they start, so the update falls inside that window, and the test checks it did.
+    The edit is made in a copy of the source tree, which this watch deploys from. The executions
+    wait on a slow upstream, so their Lambda invocations are in progress while the function is
+    updated; the copy is synthesized before they start (edited_tree), so the update falls
+    inside that window, and the test checks it did.
     """
     lambda_ = testbed.client("lambda")
     before = lambda_.get_function_configuration(FunctionName=settings.FUNCTION_NAME)["CodeSha256"]
     path = f"/{unique('inflight')}"
     name = make_template(url=f"{{{{ base_url }}}}{path}")
     make_stub({"request": {"method": "GET", "path": path}, "response": {"status": 200, "delayMs": IN_FLIGHT_MS}})
-    # The stack's assembly, kept to put back afterwards: the restore needs no second synth.
-    deployed = synth.synthesize()
-    kept = tmp_path / "assembly"
-    shutil.copytree(deployed.directory, kept)
     sfn = testbed.client("stepfunctions")
-    probe = settings.LAMBDA_DIR / settings.LAMBDA_PACKAGE / f"_watch_probe_{uuid.uuid4().hex[:8]}.py"
-    watcher = watch.Watcher(testbed.stack, watch.WatchedPaths(), print)
+    watcher = watch.Watcher(testbed.stack, watch.WatchedPaths.of(edited_tree), print)
     try:
-        probe.write_text("# a change to the Lambda's code, made by tests/integration/test_devloop.py\n")
-        synth.synthesize()  # what the watch's deploy does first; then it only publishes and updates
         started = [sfn.start_execution(stateMachineArn=testbed.state_machine_arn, name=unique("inflight"),
                                        input=json.dumps({"templateName": name, "method": "GET", "params": {}}))
                    ["executionArn"] for _ in range(IN_FLIGHT)]
         _wait_until(lambda: len(testbed.received(path)) >= IN_FLIGHT, "every execution's call in flight")
-        lines = watcher.handle([probe])
+        lines = watcher.handle([_probe(edited_tree)])
         assert any("lambda" in line for line in lines), lines
         still_running = [sfn.describe_execution(executionArn=arn)["status"] for arn in started]
         after = lambda_.get_function_configuration(FunctionName=settings.FUNCTION_NAME)["CodeSha256"]
@@ -130,10 +138,7 @@ def test_a_lambda_change_during_executions_fails_none(
         assert still_running == ["RUNNING"] * IN_FLIGHT, "the update came after the executions, not during them"
         results = [executions.wait(sfn, arn, timeout=90) for arn in started]
     finally:
-        probe.unlink(missing_ok=True)
-        shutil.rmtree(deployed.directory)  # the assembly of the unedited source again, as it was
-        shutil.copytree(kept, deployed.directory)
-        watcher.handle([probe])  # the deployed Lambda is the source again
+        watch.deploy_infrastructure(testbed.stack)  # the shared stack's Lambda is the working tree's again
     assert lambda_.get_function_configuration(FunctionName=settings.FUNCTION_NAME)["CodeSha256"] == before
     failed = {r.arn.rsplit(":", 1)[-1]: r.cause for r in results if r.status != "SUCCEEDED"}
     assert not failed, f"{len(failed)} of {IN_FLIGHT} in-flight executions failed: {failed}"

@@ -14,7 +14,7 @@ from testbed.seed import SeedConfig, put_templates, seed
 from testbed.templates import TemplateFile, TemplateFileError, to_item
 from tests.support import unique
 
-pytestmark = [pytest.mark.integration, pytest.mark.reads_source]  # seeds
+pytestmark = pytest.mark.integration
 
 
 def test_second_seed_changes_nothing(testbed):

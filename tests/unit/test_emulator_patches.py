@@ -6,14 +6,29 @@ whose source changed: re-read that patch against the new source, then update its
 
 from __future__ import annotations
 
+import compileall
 import inspect
+import io
 import json
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
 
 import pytest
 
 from testbed import patches
-from testbed.patches import error_names, execution_input, jsonpath_required, log_drain, source, worker_updates
+from testbed.patches import (
+    bytecode_cache,
+    error_names,
+    execution_input,
+    jsonpath_required,
+    log_drain,
+    source,
+    worker_updates,
+)
 from testbed.patches.source import PatchError, replace_once, source_sha256, upstream_object
+from tests.support import lambda_zip
 
 PINS = [(patch.NAME, dotted, sha) for patch in patches.PATCHES for dotted, sha in patch.UPSTREAM.items()]
 
@@ -36,6 +51,7 @@ def test_patches_apply_twice_and_edit_what_they_say():
     assert "sleep" in upstream_object("ministack.services.stepfunctions._run_execution").__code__.co_names
     assert "sleep" not in patched_run.__code__.co_names
     assert error_names.WORKER_NEW in lambda_runtime._PYTHON_WORKER_SCRIPT
+    assert "add_bytecode" in lambda_runtime.Worker._spawn.__code__.co_names
     assert lambda_svc.invalidate_worker is lambda_runtime.invalidate_worker
     assert lambda_svc.release_worker is lambda_runtime.release_worker
 
@@ -153,3 +169,23 @@ def test_log_drain_marks_the_end_of_each_python_invocation():
     from ministack.core import lambda_runtime
 
     assert log_drain.WORKER_NEW in lambda_runtime._PYTHON_WORKER_SCRIPT
+
+
+def test_bytecode_is_compiled_once_per_code_version_and_copied_to_each_worker(tmp_path, monkeypatch):
+    # GIVEN a bundle, and the emulator's temporary folder here
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    code_zip = lambda_zip({"probe.py": "VALUE = 1\n", "pkg/__init__.py": ""})
+    workers = [tmp_path / "worker-1", tmp_path / "worker-2"]
+    # WHEN two workers of that version are spawned, the second after the first compiled it
+    zipfile.ZipFile(io.BytesIO(code_zip)).extractall(workers[0])
+    bytecode_cache.add_bytecode(str(workers[0]), code_zip)
+    monkeypatch.setattr(compileall, "compile_dir", lambda *a, **k: pytest.fail("compiled twice"))
+    zipfile.ZipFile(io.BytesIO(code_zip)).extractall(workers[1])
+    bytecode_cache.add_bytecode(str(workers[1]), code_zip)
+    # THEN the second has every module's bytecode, unchecked-hash (PEP 552: valid whatever the
+    # timestamps of a new extraction)
+    tag = sys.implementation.cache_tag
+    for module in ("probe", "pkg/__init__"):
+        pyc = workers[1] / Path(module).parent / "__pycache__" / f"{Path(module).name}.{tag}.pyc"
+        assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01, pyc
+    assert len(list((tmp_path / "testbed-lambda-bytecode").iterdir())) == 1
