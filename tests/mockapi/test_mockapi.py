@@ -24,6 +24,9 @@ from testbed.probes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_DEADLINE_S = 15.0
+# One xdist worker runs them all (`--dist loadgroup`), so one server serves the session: each
+# worker would start its own (`mock_api` is per process), ~0.7 s of CPU each.
+pytestmark = pytest.mark.xdist_group("mockapi")
 
 
 def clean_env(**overrides: str) -> dict[str, str]:
