@@ -90,7 +90,9 @@ def synthesize(
 
 def default_outdir(root: Path = settings.ROOT) -> Path:
     """The emulator's assembly: in the state folder for this checkout, in its own for a copy."""
-    return settings.STATE_DIR / "cdk.out" if root == settings.ROOT else root / ".testbed" / "cdk.out"
+    if root.resolve() == settings.ROOT.resolve():
+        return settings.STATE_DIR / "cdk.out"
+    return root / ".testbed" / "cdk.out"
 
 
 def _synthesize(outdir: Path, context: dict[str, str], wanted: str, root: Path) -> Assembly:

@@ -20,6 +20,14 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 INFRA_GROUP = pytest.mark.xdist_group("infra")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A new infra test module that forgets `pytestmark = INFRA_GROUP` is refused, not slow."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents and item.get_closest_marker("xdist_group") is None:
+            raise pytest.UsageError(f"{item.path.name}: add `pytestmark = INFRA_GROUP` (tests/infra/conftest.py)")
+
+
 @pytest.fixture(scope="session")
 def assembly() -> synth.Assembly:
     """The AWS assembly in infra/cdk.out, where `make synth` puts it; synthesized only if stale.

@@ -6,12 +6,10 @@ whose source changed: re-read that patch against the new source, then update its
 
 from __future__ import annotations
 
-import compileall
 import inspect
 import io
 import json
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -172,20 +170,38 @@ def test_log_drain_marks_the_end_of_each_python_invocation():
 
 
 def test_bytecode_is_compiled_once_per_code_version_and_copied_to_each_worker(tmp_path, monkeypatch):
-    # GIVEN a bundle, and the emulator's temporary folder here
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    # GIVEN a bundle and the emulator's bytecode cache
+    cache = tmp_path / "cache"
+    cache.mkdir()
     code_zip = lambda_zip({"probe.py": "VALUE = 1\n", "pkg/__init__.py": ""})
     workers = [tmp_path / "worker-1", tmp_path / "worker-2"]
     # WHEN two workers of that version are spawned, the second after the first compiled it
     zipfile.ZipFile(io.BytesIO(code_zip)).extractall(workers[0])
-    bytecode_cache.add_bytecode(str(workers[0]), code_zip)
-    monkeypatch.setattr(compileall, "compile_dir", lambda *a, **k: pytest.fail("compiled twice"))
+    bytecode_cache.add_bytecode(str(workers[0]), code_zip, cache)
+    monkeypatch.setattr(bytecode_cache.subprocess, "run", lambda *a, **k: pytest.fail("compiled twice"))
     zipfile.ZipFile(io.BytesIO(code_zip)).extractall(workers[1])
-    bytecode_cache.add_bytecode(str(workers[1]), code_zip)
+    bytecode_cache.add_bytecode(str(workers[1]), code_zip, cache)
     # THEN the second has every module's bytecode, unchecked-hash (PEP 552: valid whatever the
     # timestamps of a new extraction)
     tag = sys.implementation.cache_tag
     for module in ("probe", "pkg/__init__"):
         pyc = workers[1] / Path(module).parent / "__pycache__" / f"{Path(module).name}.{tag}.pyc"
         assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01, pyc
-    assert len(list((tmp_path / "testbed-lambda-bytecode").iterdir())) == 1
+    assert len([p for p in cache.iterdir() if p.is_dir()]) == 1
+
+
+@pytest.mark.parametrize("files", [
+    {"pkg/__pycache__": "a file where the cache folder would go", "pkg/__init__.py": ""},
+    {"broken.py": "def (:\n", "ok.py": ""},
+])
+def test_an_odd_bundle_starts_as_upstream_would(tmp_path, files):
+    # GIVEN a bundle the cache cannot handle, or a module that does not compile
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    code_zip = lambda_zip(files)
+    worker = tmp_path / "worker"
+    zipfile.ZipFile(io.BytesIO(code_zip)).extractall(worker)
+    # WHEN a worker is spawned THEN the cache costs at most its speed-up: nothing raised, and no
+    # half-filled staging folder is left behind
+    bytecode_cache.add_bytecode(str(worker), code_zip, cache)
+    assert not [p for p in cache.iterdir() if p.name.startswith("staging-")]
