@@ -108,12 +108,21 @@ def _seed(args: argparse.Namespace) -> int:
     report = seed(SeedConfig(api_base_url=args.api_base_url, endpoint=args.endpoint,
                              templates_dir=Path(args.templates), templates_only=args.templates_only,
                              assembly=Path(args.assembly) if args.assembly else None, log_level=args.log_level))
+    if args.report_file:
+        _write_whole(Path(args.report_file), report.to_json())
     if args.json:
         print(report.to_json())
         return 0
     print("Seed:")
     print("\n".join(report.lines()))
     return 0
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """A reader sees the whole file or none (it may poll for it)."""
+    staged = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    staged.write_text(text + "\n", encoding="utf-8")
+    staged.replace(path)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -315,6 +324,8 @@ def _parser() -> argparse.ArgumentParser:
     seed_cmd.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                           help="the Lambda's LOG_LEVEL (stack parameter)")
     seed_cmd.add_argument("--json", action="store_true", help="print the report as JSON")
+    seed_cmd.add_argument("--report-file", default=None,
+                          help="also write the report, as JSON, to this file (the docker stack's start hook)")
 
     synth_cmd = add("synth", _synth, "synthesize infra/ (skipped when unchanged), lint the template and the ASL")
     synth_cmd.add_argument("--out", default=None,

@@ -26,6 +26,7 @@ LOCAL_BASE_IMAGE = "testbed/python-base:3.11"  # what `make base-image` builds
 EMULATOR_PORT = 4566
 MOCKAPI_PORT = 8080
 SEED_HOOK = "/etc/localstack/init/ready.d/10-seed.sh"
+SEED_REPORT = "/tmp/testbed-seed-report.json"  # the hook's report of the seed it made at start
 SERVICES = ("emulator", "mockapi")
 
 
@@ -111,9 +112,14 @@ class DockerStack(Stack):
         self.compose.stop(down=True)
 
     def seed(self) -> SeedReport:
-        """Run the emulator's seed hook again: the Lambda zip is built by the emulator's Python."""
+        """The report of the seed the emulator's start hook made, read once; else run the hook again.
+
+        `up --wait` returns after the hook has seeded (the Lambda zip is built by the emulator's
+        Python), so right after `start` seeding again would change nothing and cost seconds.
+        """
+        script = f'cat {SEED_REPORT} 2>/dev/null && rm -f {SEED_REPORT} || exec sh {SEED_HOOK} --json'
         try:
-            stdout, _, _ = self.compose.exec_in_container(["sh", SEED_HOOK, "--json"], service_name="emulator")
+            stdout, _, _ = self.compose.exec_in_container(["sh", "-c", script], service_name="emulator")
         except subprocess.CalledProcessError as exc:
             detail = (exc.stderr or b"").decode(errors="replace").strip()[-3000:]
             raise StackError(f"the seed hook failed in the emulator container:\n{detail}") from exc

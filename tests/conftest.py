@@ -20,7 +20,7 @@ import pytest
 
 from testbed import backends, settings
 from testbed.stack import Stack
-from tests.stacks import SessionLock, SharedStacks
+from tests.stacks import SessionLock, SharedStacks, StopWhenDone
 from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, unique
 
 BACKENDS = ["embedded", "docker"]
@@ -37,6 +37,8 @@ def pytest_configure(config: pytest.Config) -> None:
         directory = Path(tempfile.mkdtemp(prefix="testbed-test-stacks-"))
     config.stash[_OWNER] = worker_input is None
     config.stash[_STACKS] = SharedStacks(directory)
+    if worker_input is None:
+        config.pluginmanager.register(StopWhenDone(config.stash[_STACKS]), "testbed-stop-when-done")
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -65,10 +67,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the stacks the selected tests need, in the background, while other tests run."""
     if session.config.option.collectonly:
         return
-    wanted = {item.callspec.params.get("stack") for item in session.items if hasattr(item, "callspec")}
+    tests: dict[str, list[str]] = {}
+    for item in session.items:
+        backend = item.callspec.params.get("stack") if hasattr(item, "callspec") else None
+        if backend is not None:
+            tests.setdefault(backend, []).append(item.nodeid)
+    stacks = session.config.stash[_STACKS]
+    stacks.record_tests(tests)  # the owner stops each stack after the last of these (StopWhenDone)
     for backend in BACKENDS:
-        if backend in wanted and (backend != "docker" or backends.docker_available()):
-            session.config.stash[_STACKS].start_in_background(backend)
+        if backend in tests and (backend != "docker" or backends.docker_available()):
+            stacks.start_in_background(backend)
 
 
 def _require_docker() -> None:

@@ -8,7 +8,9 @@ session (the xdist controller, or pytest itself without xdist) stops every stack
 Starting in the background lets the stacks come up while the unit tests run.
 
 The folder also holds the session's reader/writer locks (see `SessionLock`): tests that change
-what other tests share take them exclusively.
+what other tests share take them exclusively, and the list of each backend's tests, by which
+the owner stops a stack as soon as its last test has finished (`StopWhenDone`), while the
+rest of the suite runs, instead of after it.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ import sys
 import traceback
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from testbed import probes, settings
 from testbed.embedded import EmbeddedStack
@@ -51,6 +54,8 @@ class SharedStacks:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._stopping: dict[str, Future[None]] = {}  # in the owner: stops begun before the end
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="stack-stop")
 
     def _file(self, backend: str, kind: str) -> Path:
         return self.directory / f"{backend}.{kind}"
@@ -96,14 +101,31 @@ class SharedStacks:
         return _stack(backend, data["stack"], self.directory / f"{backend}-{worker}"), \
             SeedReport.from_json(data["seed_report"])
 
+    def record_tests(self, tests: dict[str, list[str]]) -> None:
+        """The node ids of each backend's tests; every process collects the same, the first writes them."""
+        with self._locked("tests"):
+            if not self._file("backends", "tests.json").exists():
+                _write(self._file("backends", "tests.json"), json.dumps(tests))
+
+    def recorded_tests(self) -> dict[str, set[str]]:
+        path = self._file("backends", "tests.json")
+        return {b: set(ids) for b, ids in json.loads(path.read_text()).items()} if path.exists() else {}
+
+    def stop_in_background(self, backend: str) -> None:
+        """Begin stopping one stack (its tests are done); `stop_all` waits for it."""
+        if backend not in self._stopping and self._file(backend, "starter").exists():
+            self._stopping[backend] = self._pool.submit(self._stop, backend)
+
     def stop_all(self) -> None:
         """Stop every stack a starter began (even half-started ones); called by the session's owner.
 
         The stacks stop side by side: `docker compose down` takes seconds the embedded one need not wait.
         """
-        backends = [starter.name.split(".")[0] for starter in self.directory.glob("*.starter")]
-        with ThreadPoolExecutor(max(1, len(backends))) as pool:
-            list(pool.map(self._stop, backends))  # list(): a failure is raised here
+        for starter in self.directory.glob("*.starter"):
+            self.stop_in_background(starter.name.split(".")[0])
+        stops, self._stopping = list(self._stopping.values()), {}
+        for stop in stops:
+            stop.result()  # a failure is raised here
 
     def _stop(self, backend: str) -> None:
         pid = int(self._file(backend, "starter").read_text())
@@ -164,7 +186,7 @@ def _stack(backend: str, coordinates: dict, env_dir: Path) -> Stack:
 
 def _write(path: Path, text: str) -> None:
     """Whole or not at all: readers poll for the file."""
-    staged = path.with_name(path.name + ".tmp")
+    staged = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     staged.write_text(text)
     staged.replace(path)
 
@@ -213,6 +235,29 @@ class SessionLock:
                 fcntl.flock(turnstile, fcntl.LOCK_EX)
                 fcntl.flock(rw, fcntl.LOCK_EX)
             yield
+
+
+class StopWhenDone:
+    """pytest plugin of the session's owner: stop a stack once the last of its tests has finished.
+
+    The xdist controller sees every test's reports; a test's teardown report comes after its
+    fixtures have cleaned up. Until then the stack is stopped at the end, as before.
+    """
+
+    def __init__(self, stacks: SharedStacks) -> None:
+        self.stacks = stacks
+        self.pending: dict[str, set[str]] | None = None
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.when != "teardown":
+            return
+        if self.pending is None:  # written at collection, before any test ran
+            self.pending = self.stacks.recorded_tests()
+        for backend, tests in self.pending.items():
+            if report.nodeid in tests:
+                tests.discard(report.nodeid)
+                if not tests:
+                    self.stacks.stop_in_background(backend)
 
 
 def main(argv: list[str]) -> int:

@@ -20,6 +20,13 @@ if [ ! -x "$python" ]; then
     python=/tmp/testbed-seed/bin/python
 fi
 
+# Run by the emulator at start (no arguments): keep the report, so that the `testbed up` (or test
+# session) that waited for this seed reads it instead of seeding a second time (DockerStack.seed,
+# SEED_REPORT).
+if [ "$#" -eq 0 ]; then
+    set -- --report-file /tmp/testbed-seed-report.json
+fi
+
 cd "$home"
 exec env PYTHONPATH="$home:$home/infra:$home/lambdas/generic_api_call" "$python" -m testbed seed \
     --assembly "$assembly" \
