@@ -44,6 +44,7 @@ class DockerStack(Stack):
         """Ports: None = the defaults or TESTBED_*_PORT; 0 = any free port."""
         self.project_name = project_name
         self._endpoints: Endpoints | None = None
+        self._seeded_by_start = False  # this object's `start` brought the containers up: the hook seeded
         self.run_dir = run_dir or settings.STATE_DIR / "docker" / project_name
         variables = {
             "COMPOSE_PROJECT_NAME": project_name,
@@ -86,6 +87,7 @@ class DockerStack(Stack):
     def start(self) -> None:
         self._endpoints = None
         self._build()
+        was_running = self.is_running()
         print("Starting the containers; `up --wait` returns once the emulator has seeded itself (~20-60 s)...",
               file=sys.stderr, flush=True)
         try:
@@ -94,6 +96,7 @@ class DockerStack(Stack):
             detail = (exc.stderr or b"").decode(errors="replace").strip()[-3000:]
             logs = self._logs()
             raise StackError(f"`docker compose up --wait` failed (exit {exc.returncode}):\n{detail}\n{logs}") from exc
+        self._seeded_by_start = not was_running
 
     def _build(self) -> None:
         """Build the images with Compose's own progress on the terminal: the first build takes minutes.
@@ -112,12 +115,16 @@ class DockerStack(Stack):
         self.compose.stop(down=True)
 
     def seed(self) -> SeedReport:
-        """The report of the seed the emulator's start hook made, read once; else run the hook again.
+        """Run the emulator's seed hook again (the Lambda zip is built by the emulator's Python).
 
-        `up --wait` returns after the hook has seeded (the Lambda zip is built by the emulator's
-        Python), so right after `start` seeding again would change nothing and cost seconds.
+        Right after a `start` that brought the containers up, the hook has just seeded (`up
+        --wait` waited for it): its report is read instead, since seeding again would change
+        nothing and cost seconds. Over containers that already ran, the hook runs: a plain
+        `docker compose up` may have come before, or a `make watch` since.
         """
-        script = f'cat {SEED_REPORT} 2>/dev/null && rm -f {SEED_REPORT} || exec sh {SEED_HOOK} --json'
+        hook = f"exec sh {SEED_HOOK} --json"
+        script = f"cat {SEED_REPORT} 2>/dev/null || {hook}" if self._seeded_by_start else hook
+        self._seeded_by_start = False
         try:
             stdout, _, _ = self.compose.exec_in_container(["sh", "-c", script], service_name="emulator")
         except subprocess.CalledProcessError as exc:
