@@ -20,6 +20,7 @@ $(STAMP): $(REQUIREMENTS)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-uv.txt >&2
 	$(VENV)/bin/uv pip install --system-certs --python $(PY) -r requirements.txt >&2
 	$(VENV)/bin/uv pip install --quiet --system-certs --python $(PY) --no-deps -e . >&2
+	$(PY) scripts/compile_bytecode.py >&2  # uv writes no bytecode: the stack's processes would each compile
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create the virtualenv with the pinned dependencies

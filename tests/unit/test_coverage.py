@@ -124,7 +124,8 @@ def test_one_execution():
 @pytest.mark.parametrize(("threshold", "exit_code"), [("100", 1), ("0", 0)])
 def test_the_run_fails_under_the_threshold(tmp_path: Path, threshold: str, exit_code: int) -> None:
     (tmp_path / "test_x.py").write_text(PLUGIN_TEST)
-    env = {**os.environ, "TESTBED_STATE_DIR": str(tmp_path / "state")}
+    # Only the plugin under test: the installed ones (xdist, hypothesis...) cost ~0.6 s to load.
+    env = {**os.environ, "TESTBED_STATE_DIR": str(tmp_path / "state"), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "testbed.coverage.plugin", "-q",
                            f"--sfn-cov-fail-under={threshold}", "test_x.py"],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
