@@ -3,8 +3,10 @@
 The assembly (template + assets) is what `testbed.deploy` publishes to the emulator and what
 `cdk deploy` publishes to AWS. Synthesis runs `infra/app.py` in a subprocess (the CDK's jsii
 runtime starts Node.js), with the context passed in; the hash of every input (infra/, the
-Lambda, the ASL file, the context) is stored beside the assembly, so an unchanged app is not
-synthesized again. Each new assembly is checked (`testbed.deploy_checks`) before it is kept.
+Lambda, the ASL file, the context) is stored beside the assembly with a hash of the assembly
+itself, so an unchanged app is not synthesized again, and an assembly rewritten by another
+tool (`cdk deploy -c ...` writes infra/cdk.out) is. Each new assembly is checked
+(`testbed.deploy_checks`) before it is kept.
 """
 
 from __future__ import annotations
@@ -82,10 +84,29 @@ def synthesize(
     lock_name = hashlib.sha256(str(outdir.resolve()).encode()).hexdigest()[:16]
     with (lock_dir / f"synth-{lock_name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        stamp = outdir / _HASH_FILE
-        if not force and stamp.is_file() and stamp.read_text() == wanted:
+        if not force and _current(outdir, wanted):
             return Assembly(outdir, synthesized=False)
         return _synthesize(outdir, context, wanted, root)
+
+
+def is_current(outdir: Path, context: dict[str, str], root: Path = settings.ROOT) -> bool:
+    """Whether `synthesize` would reuse the assembly in `outdir` for `context`."""
+    return _current(outdir, inputs_hash(context, root))
+
+
+def _current(outdir: Path, wanted: str) -> bool:
+    """Same inputs, and the assembly is still the one made from them: `cdk synth` or `cdk deploy`
+    with another context (-c) rewrite infra/cdk.out and leave the stamp where it was."""
+    stamp = outdir / _HASH_FILE
+    return stamp.is_file() and stamp.read_text() == _stamp(outdir, wanted)
+
+
+def _stamp(outdir: Path, wanted: str) -> str:
+    assembly = Assembly(outdir, synthesized=False)
+    digest = hashlib.sha256()
+    for path in (assembly.template_path, assembly.assets_path):
+        digest.update(path.read_bytes() if path.is_file() else b"(missing)")
+    return f"{wanted} {digest.hexdigest()}"
 
 
 def default_outdir(root: Path = settings.ROOT) -> Path:
@@ -121,7 +142,7 @@ def _synthesize(outdir: Path, context: dict[str, str], wanted: str, root: Path) 
     except deploy_checks.CheckError:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    (staging / _HASH_FILE).write_text(wanted)
+    (staging / _HASH_FILE).write_text(_stamp(staging, wanted))
     shutil.rmtree(outdir, ignore_errors=True)
     staging.rename(outdir)
     return Assembly(outdir, synthesized=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,22 @@ def test_synth_is_skipped_when_inputs_are_unchanged(assembly: synth.Assembly) ->
     again = synth.synthesize(assembly.directory, context={})
     assert again.synthesized is False
     assert synth.inputs_hash({}) != synth.inputs_hash(synth.EMULATOR_CONTEXT)
+
+
+def test_an_assembly_rewritten_by_the_cdk_cli_is_synthesized_again(assembly: synth.Assembly, tmp_path: Path) -> None:
+    # GIVEN the kept assembly's files (its stamp among them), elsewhere
+    copy = tmp_path / "cdk.out"
+    copy.mkdir()
+    for path in assembly.directory.iterdir():
+        if path.is_file():
+            shutil.copy(path, copy / path.name)
+    assert synth.is_current(copy, {})
+
+    # WHEN `cdk deploy -c removalPolicy=destroy` rewrites the template in place (the stamp stays)
+    template = copy / assembly.template_path.name
+    rewritten = template.read_text().replace('"Retain"', '"Delete"')
+    assert rewritten != template.read_text()
+    template.write_text(rewritten)
+
+    # THEN the next synth does not reuse it
+    assert not synth.is_current(copy, {})
