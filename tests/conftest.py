@@ -8,6 +8,7 @@ it is collected, shared by every pytest-xdist worker, and stopped at the end (te
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import tempfile
@@ -56,7 +57,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     elif hasattr(config, "workerinput"):
         # An xdist worker: it sent its results at session finish. The interpreter's own teardown
         # (freeing boto3's models, jsii's objects...) then took 2-3 s, and the controller waits for
-        # every worker to exit before it prints the summary. Nothing is left to write: skip it.
+        # every worker to exit before it prints the summary. Nothing is left to write: skip it,
+        # but not what was registered to run at exit (e.g. the emulator patches' temp folders).
+        atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
