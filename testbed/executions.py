@@ -55,8 +55,7 @@ def run(
 
 
 # Waiting polls, as it must on AWS too (a standard workflow has nothing to block on). The
-# first look comes after 2 ms (a look at once found the execution still running: one request
-# per execution wasted, a third of a test run's), the next 3 ms later (a short execution is over in a few
+# first look comes at once and the next after 2 ms (a short execution is over in a few
 # milliseconds); then the delay grows by 1.5x up to 50 ms, or 5% of the time waited so far,
 # so a long execution costs few requests (AWS throttles DescribeExecution at ~15/s).
 # For the first second the history itself is polled: its last event tells the end, so a
@@ -105,9 +104,7 @@ def _wait(stepfunctions: Any, execution_arn: str, *, timeout: float = 60.0) -> E
     started = time.monotonic()
     delay = FIRST_POLL_SECONDS
     while True:
-        time.sleep(delay)
         waited = time.monotonic() - started
-        delay = min(delay * POLL_BACKOFF, max(MAX_POLL_SECONDS, 0.05 * waited))
         if waited < HISTORY_POLL_SECONDS:
             history = _history(stepfunctions, execution_arn)
             if history and history[-1]["type"] in _ENDS:
@@ -121,6 +118,8 @@ def _wait(stepfunctions: Any, execution_arn: str, *, timeout: float = 60.0) -> E
                     return _from_history(execution_arn, history)
         if waited > timeout:
             raise ExecutionTimeout(f"execution {execution_arn} still {status} after {timeout:g}s")
+        time.sleep(delay)
+        delay = min(delay * POLL_BACKOFF, max(MAX_POLL_SECONDS, 0.05 * waited))
 
 
 def _from_history(execution_arn: str, history: list[dict[str, Any]]) -> ExecutionResult:
