@@ -44,18 +44,21 @@ def sources(distributions: list[metadata.Distribution]) -> list[str]:
                    if f.suffix == ".py"})
 
 
-def _compile(paths: list[str]) -> bool:
-    return all([compileall.compile_file(path, quiet=2) for path in paths])
+def _compile(paths: list[str]) -> int:
+    """How many failed (compileall prints each); a module that does not compile here fails at
+    import just the same, so this step, a speed-up, never blocks the install."""
+    return sum(not compileall.compile_file(path, quiet=1) for path in paths)
 
 
 def main() -> int:
     files = sources(closure(ROOTS))
-    workers = os.cpu_count() or 1
+    workers = len(os.sched_getaffinity(0))
     chunks = [files[i::workers] for i in range(workers)]
     with ProcessPoolExecutor(workers) as pool:
-        ok = all(pool.map(_compile, chunks))
-    print(f"compiled the bytecode of {len(files)} modules the stack's processes run", file=sys.stderr)
-    return 0 if ok else 1
+        failed = sum(pool.map(_compile, chunks))
+    note = f" ({failed} did not compile: they are compiled, or fail, at import)" if failed else ""
+    print(f"compiled the bytecode of {len(files)} modules the stack's processes run{note}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

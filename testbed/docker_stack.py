@@ -44,7 +44,7 @@ class DockerStack(Stack):
         """Ports: None = the defaults or TESTBED_*_PORT; 0 = any free port."""
         self.project_name = project_name
         self._endpoints: Endpoints | None = None
-        self._seeded_by_start = False  # this object's `start` brought the containers up: the hook seeded
+        self._seeded_by_start = False  # this object's `start` started the emulator: its hook seeded
         self.run_dir = run_dir or settings.STATE_DIR / "docker" / project_name
         variables = {
             "COMPOSE_PROJECT_NAME": project_name,
@@ -87,7 +87,8 @@ class DockerStack(Stack):
     def start(self) -> None:
         self._endpoints = None
         self._build()
-        was_running = self.is_running()
+        # The hook runs when the emulator starts; a running one keeps an earlier start's report.
+        emulator_was_running = self.service_states()["emulator"] == "running"
         print("Starting the containers; `up --wait` returns once the emulator has seeded itself (~20-60 s)...",
               file=sys.stderr, flush=True)
         try:
@@ -96,7 +97,7 @@ class DockerStack(Stack):
             detail = (exc.stderr or b"").decode(errors="replace").strip()[-3000:]
             logs = self._logs()
             raise StackError(f"`docker compose up --wait` failed (exit {exc.returncode}):\n{detail}\n{logs}") from exc
-        self._seeded_by_start = not was_running
+        self._seeded_by_start = not emulator_was_running
 
     def _build(self) -> None:
         """Build the images with Compose's own progress on the terminal: the first build takes minutes.
@@ -117,10 +118,10 @@ class DockerStack(Stack):
     def seed(self) -> SeedReport:
         """Run the emulator's seed hook again (the Lambda zip is built by the emulator's Python).
 
-        Right after a `start` that brought the containers up, the hook has just seeded (`up
-        --wait` waited for it): its report is read instead, since seeding again would change
-        nothing and cost seconds. Over containers that already ran, the hook runs: a plain
-        `docker compose up` may have come before, or a `make watch` since.
+        Right after a `start` that started the emulator, the hook has just seeded (`up --wait`
+        waited for it): its report is read instead, since seeding again would change nothing
+        and cost seconds. Over an emulator that already ran, the hook runs: a plain `docker
+        compose up` may have come before, or a `make watch` since.
         """
         hook = f"exec sh {SEED_HOOK} --json"
         script = f"cat {SEED_REPORT} 2>/dev/null || {hook}" if self._seeded_by_start else hook

@@ -38,7 +38,8 @@ def pytest_configure(config: pytest.Config) -> None:
         directory = Path(tempfile.mkdtemp(prefix="testbed-test-stacks-"))
     config.stash[_OWNER] = worker_input is None
     config.stash[_STACKS] = SharedStacks(directory)
-    if worker_input is None:
+    # With --dist each every worker runs every test: the first to finish must not stop the stacks.
+    if worker_input is None and getattr(config.option, "dist", "no") != "each":
         config.pluginmanager.register(StopWhenDone(config.stash[_STACKS]), "testbed-stop-when-done")
 
 

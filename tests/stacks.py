@@ -124,8 +124,10 @@ class SharedStacks:
         for starter in self.directory.glob("*.starter"):
             self.stop_in_background(starter.name.split(".")[0])
         stops, self._stopping = list(self._stopping.values()), {}
-        for stop in stops:
-            stop.result()  # a failure is raised here
+        failures = [stop.exception() for stop in stops]  # waits for each
+        for failure in failures:
+            if failure is not None:
+                raise failure  # the first; every stop was waited for
 
     def _stop(self, backend: str) -> None:
         pid = int(self._file(backend, "starter").read_text())
