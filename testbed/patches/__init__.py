@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from testbed.patches import (
     bytecode_cache,
+    content_types,
     error_names,
     execution_input,
     execution_start,
@@ -26,7 +27,7 @@ from testbed.patches import (
 # (Worker.invoke), thread_reuse before execution_input (_start_execution).
 PATCHES = (
     execution_start, thread_reuse, execution_input, jsonpath_required, test_state_retry, worker_reuse, error_names,
-    worker_updates, fast_shutdown, lambda_isolation, log_drain, bytecode_cache,
+    worker_updates, fast_shutdown, lambda_isolation, log_drain, bytecode_cache, content_types,
 )
 
 

@@ -18,6 +18,7 @@ import pytest
 from testbed import patches
 from testbed.patches import (
     bytecode_cache,
+    content_types,
     error_names,
     execution_input,
     jsonpath_required,
@@ -52,6 +53,8 @@ def test_patches_apply_twice_and_edit_what_they_say():
     assert "add_bytecode" in lambda_runtime.Worker._spawn.__code__.co_names
     assert lambda_svc.invalidate_worker is lambda_runtime.invalidate_worker
     assert lambda_svc.release_worker is lambda_runtime.release_worker
+    from ministack.core import responses
+    assert "_testbed_envelope_model" in responses._expected_envelope_content_type.__code__.co_names
 
 
 def test_replace_once_refuses_missing_or_repeated_text():
@@ -205,3 +208,35 @@ def test_an_odd_bundle_starts_as_upstream_would(tmp_path, files):
     # half-filled staging folder is left behind
     bytecode_cache.add_bytecode(str(worker), code_zip, cache)
     assert not [p for p in cache.iterdir() if p.name.startswith("staging-")]
+
+
+def test_the_protocol_table_is_what_botocore_models_say():
+    upstream = upstream_object("ministack.core.responses._service_model")  # uncached, whole model
+    for service, metadata in content_types.PROTOCOLS.items():
+        model = upstream(service).metadata
+        assert {key: model[key] for key in ("protocol", "jsonVersion") if key in model} == metadata, service
+
+
+@pytest.mark.parametrize("service", sorted(content_types.PROTOCOLS))
+def test_content_types_from_the_table_are_upstreams(service):
+    # GIVEN upstream's choice (the whole model) and the patched one (the table, never the model)
+    patches.apply_all()
+    from ministack.core import responses
+    upstream = upstream_object("ministack.core.responses._expected_envelope_content_type")
+
+    def no_model(name: str) -> None:
+        raise AssertionError(f"the patched choice loaded the model of {name}")
+
+    table_only = dict(upstream.__globals__, _testbed_envelope_model=lambda name: content_types.envelope_model(
+        name, no_model))
+    patched = type(upstream)(responses._expected_envelope_content_type.__code__, table_only)
+    # THEN every envelope family and override table gets the same Content-Type
+    for emitted in ("application/json", "application/x-amz-json-1.1", "text/xml", "application/xml; charset=utf-8",
+                    "application/octet-stream"):
+        for overrides in (responses._WIRE_CT_OVERRIDE, responses._WIRE_CT_SUCCESS_OVERRIDE):
+            assert patched(service, emitted, overrides) == upstream(service, emitted, overrides), (emitted, overrides)
+
+
+def test_other_services_still_get_upstreams_model():
+    calls: list[str] = []
+    assert content_types.envelope_model("sqs", calls.append) is None and calls == ["sqs"]
