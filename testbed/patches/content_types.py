@@ -56,5 +56,5 @@ def apply() -> None:
     from ministack.core import responses
 
     upstream = responses._service_model
-    responses._testbed_envelope_model = lambda service: envelope_model(service, upstream)  # type: ignore[attr-defined]
+    responses._testbed_envelope_model = lambda service: envelope_model(service, upstream)
     patch_function_source(responses, "_expected_envelope_content_type", OLD, NEW, NAME)
