@@ -15,6 +15,10 @@ from .secrets import MASK, Secrets
 
 # --- rendering (budget.py) ----------------------------------------------------------------
 MAX_RENDERED_CHARS = 64 * 1024  # one rendered string: the URL, a header, a query value, a body
+# A template's url, headers, query and body together, as JSON. Compiling (before the render and
+# its deadline, once per warm worker) takes ~12 us per character: 350 KB, which DynamoDB allows,
+# took 4 s; 64 KiB takes under 1 s.
+MAX_TEMPLATE_CHARS = 64 * 1024
 MAX_REQUEST_CHARS = 192 * 1024  # everything rendered for one request
 MAX_PRODUCED_CHARS = 1024 * 1024  # every string a render creates, kept or not (buffers, macros, ~)
 PIECE_CHARS = 8  # each piece of output also costs this much (a reference in a buffer), even when empty

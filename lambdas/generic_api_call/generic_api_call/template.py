@@ -12,6 +12,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from .errors import InvalidTemplate
+from .limits import MAX_TEMPLATE_CHARS, json_chars
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -84,6 +85,12 @@ def from_plain(data: Mapping[str, Any]) -> Template:
     if body is not None and not isinstance(body, str | dict | list):
         raise InvalidTemplate("field 'body' must be a string, a map or a list")
     _check_json_like(body, "body")
+    size = json_chars({"url": url, "headers": headers, "query": query, "body": body})
+    if size > MAX_TEMPLATE_CHARS:
+        raise InvalidTemplate(
+            f"fields 'url', 'headers', 'query' and 'body' are {size} characters of JSON together, over the "
+            f"limit of {MAX_TEMPLATE_CHARS} (each is compiled before it renders): keep large static data out "
+            "of the template, e.g. pass it in params")
     timeout = data.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)
     if isinstance(timeout, bool) or not isinstance(timeout, int | float):
         raise InvalidTemplate("field 'timeoutSeconds' must be a number")
