@@ -15,10 +15,11 @@ from .secrets import MASK, Secrets
 
 # --- rendering (budget.py) ----------------------------------------------------------------
 MAX_RENDERED_CHARS = 64 * 1024  # one rendered string: the URL, a header, a query value, a body
-# A template's url, headers, query and body together, as JSON. Compiling (before the render and
-# its deadline, once per warm worker) takes ~12 us per character: 350 KB, which DynamoDB allows,
-# took 4 s; 64 KiB takes under 1 s.
-MAX_TEMPLATE_CHARS = 64 * 1024
+# A template's url, headers, query and body together, in characters of JSON (text_chars). Compiling
+# costs up to ~35 us per character (a 350 KB template, which DynamoDB allows, took 4 s); at 16 KiB
+# it stays under 0.6 s, so even a map body with more strings than the compile cache holds, compiled
+# again inside each render, leaves the render deadline most of its 2 s.
+MAX_TEMPLATE_CHARS = 16 * 1024
 MAX_REQUEST_CHARS = 192 * 1024  # everything rendered for one request
 MAX_PRODUCED_CHARS = 1024 * 1024  # every string a render creates, kept or not (buffers, macros, ~)
 PIECE_CHARS = 8  # each piece of output also costs this much (a reference in a buffer), even when empty
@@ -44,6 +45,11 @@ MAX_MESSAGE_CHARS = 1000  # the error message becomes the Cause (AWS caps it at 
 def json_chars(value: Any) -> int:
     """Characters of `value` as JSON with ASCII escapes: an upper bound of its UTF-8 bytes."""
     return len(json.dumps(value))
+
+
+def text_chars(value: Any) -> int:
+    """Characters of `value` as JSON without ASCII escapes: what compiling it costs (é counts 1, not 6)."""
+    return len(json.dumps(value, ensure_ascii=False))
 
 
 def capped_headers(headers: Any, secrets: Secrets) -> tuple[dict[str, str], bool]:

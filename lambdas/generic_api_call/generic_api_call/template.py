@@ -12,7 +12,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer
 
 from .errors import InvalidTemplate
-from .limits import MAX_TEMPLATE_CHARS, json_chars
+from .limits import MAX_TEMPLATE_CHARS, text_chars
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -85,7 +85,7 @@ def from_plain(data: Mapping[str, Any]) -> Template:
     if body is not None and not isinstance(body, str | dict | list):
         raise InvalidTemplate("field 'body' must be a string, a map or a list")
     _check_json_like(body, "body")
-    size = json_chars({"url": url, "headers": headers, "query": query, "body": body})
+    size = text_chars({"url": url, "headers": headers, "query": query, "body": body})
     if size > MAX_TEMPLATE_CHARS:
         raise InvalidTemplate(
             f"fields 'url', 'headers', 'query' and 'body' are {size} characters of JSON together, over the "
