@@ -21,6 +21,9 @@ from generic_api_call.render import check_syntax, template_destination
 from generic_api_call.template import Template, from_plain
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
+# The attribute naming the file an item was seeded from ("<folder>/<file>"): the seed writes it,
+# and deletes the items of a folder whose files are gone. Files cannot set it.
+SEEDED_FROM = "seededFrom"
 _serializer = TypeSerializer()
 
 
@@ -44,8 +47,10 @@ class TemplateFile:
         return self.template.name, self.template.method
 
 
-def load_dir(directory: Path) -> list[TemplateFile]:
-    """Load and validate every template file; raise TemplateFileError on the first bad one."""
+def load_dir(directory: Path, folder: str | None = None) -> list[TemplateFile]:
+    """Load and validate every template file; raise TemplateFileError on the first bad one.
+
+    With `folder` (the name the seed gives `directory`), each item carries SEEDED_FROM."""
     if not directory.is_dir():
         raise TemplateFileError(directory, "templates directory not found")
     paths = sorted(p for p in directory.iterdir() if p.suffix in TEMPLATE_SUFFIXES)
@@ -54,7 +59,7 @@ def load_dir(directory: Path) -> list[TemplateFile]:
     loaded: list[TemplateFile] = []
     seen: dict[tuple[str, str], Path] = {}
     for path in paths:
-        template_file = load_file(path)
+        template_file = load_file(path, folder)
         if template_file.key in seen:
             raise TemplateFileError(path, f"duplicate template {template_file.key}, also in {seen[template_file.key]}")
         seen[template_file.key] = path
@@ -74,7 +79,7 @@ class _TemplateLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def load_file(path: Path) -> TemplateFile:
+def load_file(path: Path, folder: str | None = None) -> TemplateFile:
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)  # a SafeLoader
     except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: e.g. an integer of over 4300 digits
@@ -86,6 +91,9 @@ def load_file(path: Path) -> TemplateFile:
     for required in ("name", "method"):
         if not isinstance(data.get(required), str) or not data[required].strip():
             raise TemplateFileError(path, f"field '{required}' is missing or not a non-empty string")
+    if SEEDED_FROM in data:
+        raise TemplateFileError(path, f"field '{SEEDED_FROM}' is written by the seed (the file an item came from): "
+                                      "remove it from the file")
     plain = {k: v for k, v in data.items() if k not in ("name", "method")}
     plain["PK"], plain["SK"] = data["name"], data["method"]
     try:
@@ -98,6 +106,8 @@ def load_file(path: Path) -> TemplateFile:
         raise TemplateFileError(
             path, f"field 'name'/'method' ({expected}) does not match the file name: rename it {expected}{path.suffix}")
     item_data = plain | {"SK": template.method}
+    if folder is not None:
+        item_data[SEEDED_FROM] = f"{folder}/{path.name}"
     try:
         check_dynamodb_item(item_data)
         item = to_item(item_data)

@@ -1,4 +1,5 @@
-"""Test helpers over a running stack: run executions, own templates and stubs, read the journal."""
+"""Test helpers over a running stack (run executions, own templates and stubs, read the journal),
+and an in-memory table for the unit tests of the seed's writes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import shutil
 import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,3 +169,40 @@ def _client(service: str, endpoint: str) -> Any:
 
 def _nowhere() -> Path:
     return Path("<test>")
+
+
+class FakeTable:
+    """DynamoDB's rules that the seed's writes depend on, in memory, for unit tests: a transaction
+    holds at most 100 items and is all or nothing; an item whose `description` is "refused"
+    stands for any item DynamoDB refuses; a scan filters on begins_with(#name, :value) only."""
+
+    def __init__(self, items: dict[tuple[str, str], dict[str, Any]]) -> None:
+        self.items = dict(items)
+
+    def get_item(self, TableName: str, Key: dict[str, Any], ConsistentRead: bool) -> dict[str, Any]:
+        item = self.items.get((Key["PK"]["S"], Key["SK"]["S"]))
+        return {} if item is None else {"Item": item}
+
+    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> None:
+        assert len(TransactItems) <= 100
+        staged = dict(self.items)
+        for action in TransactItems:
+            if "Put" in action:
+                item = action["Put"]["Item"]
+                if item.get("description") == {"S": "refused"}:
+                    raise RuntimeError("ValidationException")
+                staged[(item["PK"]["S"], item["SK"]["S"])] = item
+            else:
+                key = action["Delete"]["Key"]
+                staged.pop((key["PK"]["S"], key["SK"]["S"]), None)
+        self.items = staged
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "scan"
+        return self
+
+    def paginate(self, FilterExpression: str, ExpressionAttributeNames: dict[str, str],
+                 ExpressionAttributeValues: dict[str, Any], **_: Any) -> Iterator[dict[str, Any]]:
+        assert FilterExpression == "begins_with(#from, :folder)"
+        name, prefix = ExpressionAttributeNames["#from"], ExpressionAttributeValues[":folder"]["S"]
+        yield {"Items": [item for item in self.items.values() if item.get(name, {}).get("S", "").startswith(prefix)]}

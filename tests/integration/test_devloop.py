@@ -79,6 +79,13 @@ def test_watch_deploys_an_edited_template(testbed: support.Testbed, running_watc
     _wait_until(lambda: any(name in line and "updated" in line for line in lines), f"an 'updated' line in {lines}")
     assert testbed.run(name, "GET").status == "SUCCEEDED"
 
+    extra = unique("deleted")
+    _template_file(folder, extra, "soon deleted")
+    _wait_until(lambda: testbed.get_item(extra, "GET"), "the second template in the table")
+    (folder / f"{extra}.GET.yaml").unlink()  # a deleted file deletes its item
+    _wait_until(lambda: testbed.get_item(extra, "GET") is None, "the deleted template gone from the table")
+    _wait_until(lambda: any(extra in line and "deleted" in line for line in lines), f"a 'deleted' line in {lines}")
+
     seen = len(lines)
     path.write_text("name: [broken\n")  # a bad edit is reported, and nothing is written
     _wait_until(lambda: any("NOT deployed" in line for line in lines[seen:]), "the error line")

@@ -78,6 +78,30 @@ def test_changed_template_is_updated_alone(testbed, tmp_path):
     assert testbed.get_item(name, "GET")["url"] == {"S": "{{ base_url }}/v2"}
 
 
+def test_a_deleted_template_file_deletes_its_item_and_nothing_else(testbed, tmp_path, make_template):
+    # GIVEN two template files seeded from a folder, and a template written by something else
+    kept, gone = unique("kept"), unique("gone")
+    for name in (kept, gone):
+        (tmp_path / f"{name}.GET.yaml").write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/x'\n")
+    config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
+                        endpoint=testbed.stack.endpoints.aws, templates_dir=tmp_path, templates_only=True)
+    seed(config)
+    other = make_template(url="{{ base_url }}/other")
+
+    # WHEN one file is deleted and the folder is seeded again
+    (tmp_path / f"{gone}.GET.yaml").unlink()
+    report = seed(config)
+
+    # THEN its item is deleted, and only that one: not the other file's, not the one written by
+    # the test, and not the shipped templates (the stack's own seed wrote those, from seed/templates)
+    assert report.changed == [f"template {gone} GET: deleted ({gone}.GET.yaml is gone)"]
+    assert testbed.get_item(gone, "GET") is None
+    assert testbed.get_item(kept, "GET")["seededFrom"] == {"S": f"{tmp_path.resolve().as_posix()}/{kept}.GET.yaml"}
+    assert testbed.get_item(other, "GET") is not None
+    assert testbed.get_item("get_user", "GET")["seededFrom"] == {"S": "seed/templates/get_user.GET.yaml"}
+    assert seed(config).changed == []
+
+
 def test_full_seed_rejects_bad_template_before_any_write(testbed, tmp_path):
     """The full seed (Lambda and state machine included) validates first, too."""
     name = unique("bad")

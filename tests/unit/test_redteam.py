@@ -38,6 +38,7 @@ from generic_api_call.render import check_syntax, render_request
 from generic_api_call.secrets import MASK, Secrets
 from generic_api_call.template import from_plain
 from testbed.templates import TemplateFileError, load_file, to_item
+from tests import support
 from tests.servers import RECEIVED, LambdaContext, QuietHandler, Upstream, serving
 
 REAL_RESOLVER = secret_store.resolver  # before the fixture replaces it
@@ -408,32 +409,6 @@ def test_an_integer_literal_jinja_cannot_read_is_an_invalid_template():
 
 # --- the seed: over 100 changed templates take several transactions --------------------------
 
-class FakeTable:
-    """DynamoDB's transaction rules that matter here, in memory: at most 100 items, all or nothing;
-    an item whose `description` is "refused" stands for any item DynamoDB refuses."""
-
-    def __init__(self, items: dict[tuple[str, str], dict[str, Any]]) -> None:
-        self.items = dict(items)
-
-    def get_item(self, TableName: str, Key: dict[str, Any], ConsistentRead: bool) -> dict[str, Any]:
-        item = self.items.get((Key["PK"]["S"], Key["SK"]["S"]))
-        return {} if item is None else {"Item": item}
-
-    def transact_write_items(self, TransactItems: list[dict[str, Any]]) -> None:
-        assert len(TransactItems) <= 100
-        staged = dict(self.items)
-        for action in TransactItems:
-            if "Put" in action:
-                item = action["Put"]["Item"]
-                if item.get("description") == {"S": "refused"}:
-                    raise RuntimeError("ValidationException")
-                staged[(item["PK"]["S"], item["SK"]["S"])] = item
-            else:
-                key = action["Delete"]["Key"]
-                staged.pop((key["PK"]["S"], key["SK"]["S"]), None)
-        self.items = staged
-
-
 def test_a_seed_of_over_100_templates_that_fails_writes_nothing(tmp_path):
     from testbed.seed import put_templates
     from testbed.templates import TemplateFile
@@ -444,7 +419,7 @@ def test_a_seed_of_over_100_templates_that_fails_writes_nothing(tmp_path):
 
     files = [template_file(i) for i in range(149)] + [template_file(149, "refused")]  # the last sorts last
     before = {("t000", "GET"): template_file(0, "stored before").item}
-    table = FakeTable(before)
+    table = support.FakeTable(before)
     with pytest.raises(RuntimeError, match="ValidationException"):
         put_templates(table, files)
     assert table.items == before
