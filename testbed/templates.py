@@ -18,12 +18,9 @@ from boto3.dynamodb.types import TypeSerializer
 from generic_api_call.destinations import AllowList, check_origin
 from generic_api_call.errors import DestinationRefused, GenericApiCallError, InvalidTemplate, SecretNotAllowed
 from generic_api_call.render import check_syntax, template_destination
-from generic_api_call.template import Template, from_plain
+from generic_api_call.template import SEEDED_FROM, Template, from_plain
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
-# The attribute naming the file an item was seeded from ("<folder>/<file>"): the seed writes it,
-# and deletes the items of a folder whose files are gone. Files cannot set it.
-SEEDED_FROM = "seededFrom"
 _serializer = TypeSerializer()
 
 

@@ -32,10 +32,11 @@ DEBOUNCE_MS = 200
 STEP_MS = 50
 
 
-def deploy_templates(stack: Stack, templates_dir: Path) -> SeedReport:
-    """Templates only: validated as the seed does, written where they differ from the table."""
+def deploy_templates(stack: Stack, templates_dir: Path, root: Path = settings.ROOT) -> SeedReport:
+    """Templates only: validated as the seed does, written where they differ from the table (and
+    deleted where a file is gone). `root`: the source tree they are in, which names the folder."""
     return seed(SeedConfig(api_base_url=stack.endpoints.mockapi_for_lambda, endpoint=stack.endpoints.aws,
-                           templates_dir=templates_dir, templates_only=True))
+                           templates_dir=templates_dir, templates_only=True, source_root=root))
 
 
 def deploy_infrastructure(stack: Stack, root: Path = settings.ROOT,
@@ -103,7 +104,7 @@ class Watcher:
         names = ", ".join(sorted({relative(p) for p in paths}))
         try:
             if kind == TEMPLATES:
-                report = deploy_templates(self.stack, self.paths.templates[0])
+                report = deploy_templates(self.stack, self.paths.templates[0], self.paths.root)
             else:
                 report = deploy_infrastructure(self.stack, self.paths.root, self.paths.templates[0])
         except DEPLOY_ERRORS as exc:

@@ -19,8 +19,9 @@ import requests
 
 from generic_api_call.template import from_plain
 from testbed import aws, executions, settings
-from testbed.seed import SeedReport, put_templates
+from testbed.seed import SeedReport
 from testbed.stack import Stack
+from testbed.template_table import put_templates
 from testbed.templates import TemplateFile, to_item
 
 # The paths an execution can take (state names from the execution history).
@@ -174,7 +175,8 @@ def _nowhere() -> Path:
 class FakeTable:
     """DynamoDB's rules that the seed's writes depend on, in memory, for unit tests: a transaction
     holds at most 100 items and is all or nothing; an item whose `description` is "refused"
-    stands for any item DynamoDB refuses; a scan filters on begins_with(#name, :value) only."""
+    stands for any item DynamoDB refuses; a delete may be conditional on one attribute's value;
+    a scan filters on begins_with(#name, :value) only."""
 
     def __init__(self, items: dict[tuple[str, str], dict[str, Any]]) -> None:
         self.items = dict(items)
@@ -193,8 +195,14 @@ class FakeTable:
                     raise RuntimeError("ValidationException")
                 staged[(item["PK"]["S"], item["SK"]["S"])] = item
             else:
-                key = action["Delete"]["Key"]
-                staged.pop((key["PK"]["S"], key["SK"]["S"]), None)
+                delete = action["Delete"]
+                key = (delete["Key"]["PK"]["S"], delete["Key"]["SK"]["S"])
+                if "ConditionExpression" in delete:
+                    assert delete["ConditionExpression"] == "#from = :seen"
+                    name = delete["ExpressionAttributeNames"]["#from"]
+                    if staged.get(key, {}).get(name) != delete["ExpressionAttributeValues"][":seen"]:
+                        raise RuntimeError("TransactionCanceledException: ConditionalCheckFailed")
+                staged.pop(key, None)
         self.items = staged
 
     def get_paginator(self, operation: str) -> Any:
@@ -203,6 +211,9 @@ class FakeTable:
 
     def paginate(self, FilterExpression: str, ExpressionAttributeNames: dict[str, str],
                  ExpressionAttributeValues: dict[str, Any], **_: Any) -> Iterator[dict[str, Any]]:
+        """One page per item (so the caller must read them all), filtered as DynamoDB would."""
         assert FilterExpression == "begins_with(#from, :folder)"
         name, prefix = ExpressionAttributeNames["#from"], ExpressionAttributeValues[":folder"]["S"]
-        yield {"Items": [item for item in self.items.values() if item.get(name, {}).get("S", "").startswith(prefix)]}
+        for item in list(self.items.values()):
+            value = item.get(name)
+            yield {"Items": [item] if isinstance(value, dict) and value.get("S", "").startswith(prefix) else []}

@@ -10,7 +10,8 @@ from botocore.exceptions import ClientError
 
 from generic_api_call.template import from_plain
 from testbed import settings
-from testbed.seed import SeedConfig, put_templates, seed
+from testbed.seed import SeedConfig, seed
+from testbed.template_table import put_templates
 from testbed.templates import TemplateFile, TemplateFileError, to_item
 from tests.support import unique
 

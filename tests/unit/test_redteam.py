@@ -410,7 +410,7 @@ def test_an_integer_literal_jinja_cannot_read_is_an_invalid_template():
 # --- the seed: over 100 changed templates take several transactions --------------------------
 
 def test_a_seed_of_over_100_templates_that_fails_writes_nothing(tmp_path):
-    from testbed.seed import put_templates
+    from testbed.template_table import put_templates
     from testbed.templates import TemplateFile
 
     def template_file(index: int, description: str = "") -> TemplateFile:

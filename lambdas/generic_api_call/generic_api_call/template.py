@@ -17,11 +17,12 @@ from .limits import MAX_TEMPLATE_CHARS, text_chars
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 DEFAULT_TIMEOUT_SECONDS = 10.0
 MAX_TIMEOUT_SECONDS = 25.0  # stays below the Lambda's 30 s timeout
-# seededFrom: written by the seed, the file the item came from (read by the next seed, which
-# deletes the item when its file is gone); not part of the request, so ignored here.
+# Written by the seed, not by template files: the file the item came from ("<folder>/<file>"),
+# read by the next seed, which deletes the item when its file is gone. Not part of the request.
+SEEDED_FROM = "seededFrom"
 KNOWN_FIELDS = frozenset({
     "PK", "SK", "url", "headers", "query", "body", "timeoutSeconds", "description",
-    "secrets", "idempotent", "followRedirects", "propagateTrace", "seededFrom",
+    "secrets", "idempotent", "followRedirects", "propagateTrace", SEEDED_FROM,
 })
 
 _deserializer = TypeDeserializer()
