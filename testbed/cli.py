@@ -25,6 +25,7 @@ from testbed.seed import SeedConfig, SeedError, allowed_hosts, seed
 from testbed.stack import StackError
 from testbed.statemachine import DefinitionError
 from testbed.synth import SynthError
+from testbed.template_table import ChangedMeanwhile
 from testbed.templates import TEMPLATE_SUFFIXES, TemplateFileError, load_file
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # the mock API of a default `make up`
@@ -32,7 +33,7 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # the mock API of a default `make up
 USER_ERRORS = (
     StackError, NotReady, SeedError, TemplateFileError, DefinitionError, PackagingError,
     executions.ExecutionTimeout, timeline_sources.ExecutionNotFound, GenericApiCallError,
-    SynthError, DeployError, CheckError,
+    SynthError, DeployError, CheckError, ChangedMeanwhile,
 )
 
 

@@ -12,13 +12,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from testbed import settings
 from testbed.templates import SEEDED_FROM, TEMPLATE_SUFFIXES, TemplateFile
 
 Key = tuple[str, str]  # (name, method): the item's PK and SK
+
+
+class ChangedMeanwhile(RuntimeError):
+    """Another writer changed an item this seed was deleting; nothing of this seed was written."""
 
 
 @dataclass
@@ -75,10 +81,10 @@ def owner_changes(stored: str | None, new: str) -> bool:
     """
     if stored is None:
         return True
-    stored_folder, new_folder = PurePosixPath(stored).parent, PurePosixPath(new).parent
+    stored_folder, new_folder = stored.rpartition("/")[0], new.rpartition("/")[0]
     if stored_folder == new_folder:
         return stored != new
-    return stored_folder.is_absolute() and not new_folder.is_absolute()
+    return stored_folder.startswith("/") and not new_folder.startswith("/")
 
 
 @dataclass(frozen=True)
@@ -125,9 +131,10 @@ def _deletes(dynamodb: Any, folder: str, kept: set[Key]) -> list[_Write]:
     deletes = []
     for stored in _items_of(dynamodb, folder):
         key: Key = (stored["PK"]["S"], stored["SK"]["S"])
-        file = PurePosixPath(stored[SEEDED_FROM]["S"])
-        if key not in kept and file.stem == f"{key[0]}.{key[1]}" and file.suffix in TEMPLATE_SUFFIXES:
-            deletes.append(_Write(key, None, stored, f"deleted ({file.name} is gone)"))
+        own_files = {f"{folder}/{key[0]}.{key[1]}{suffix}" for suffix in TEMPLATE_SUFFIXES}
+        if key not in kept and stored[SEEDED_FROM]["S"] in own_files:  # the exact text the seed writes
+            file_name = stored[SEEDED_FROM]["S"].rpartition("/")[2]
+            deletes.append(_Write(key, None, stored, f"deleted ({file_name} is gone)"))
     return deletes
 
 
@@ -138,7 +145,7 @@ def _items_of(dynamodb: Any, folder: str) -> Iterator[dict[str, Any]]:
         ExpressionAttributeNames={"#from": SEEDED_FROM}, ExpressionAttributeValues={":folder": {"S": f"{folder}/"}})
     for page in pages:
         for item in page["Items"]:
-            if PurePosixPath(item[SEEDED_FROM]["S"]).parent == PurePosixPath(folder):
+            if "/" not in item[SEEDED_FROM]["S"].removeprefix(f"{folder}/"):
                 yield item
 
 
@@ -149,14 +156,29 @@ def _key(key: Key) -> dict[str, Any]:
 def _write_all(dynamodb: Any, writes: list[_Write]) -> None:
     """All the writes or none: a transaction DynamoDB refuses undoes the ones before it."""
     done: list[_Write] = []
+    batch: list[_Write] = []
     try:
         for batch in _transactions(writes):
             dynamodb.transact_write_items(TransactItems=[write.operation() for write in batch])
             done += batch
-    except Exception:
-        for batch in _transactions([write.undo() for write in done]):
-            dynamodb.transact_write_items(TransactItems=[write.operation() for write in batch])
+    except Exception as exc:
+        for undo in _transactions([write.undo() for write in done]):
+            dynamodb.transact_write_items(TransactItems=[write.operation() for write in undo])
+        changed = _changed_meanwhile(exc, batch)
+        if changed:
+            raise ChangedMeanwhile(
+                f"{', '.join(f'template {name} {method}' for name, method in changed)} changed while this seed "
+                "was deleting it (another seed?); nothing was written: run it again") from exc
         raise
+
+
+def _changed_meanwhile(exc: Exception, batch: list[_Write]) -> list[Key]:
+    """The keys whose delete condition failed, if that is why DynamoDB cancelled the transaction."""
+    if not isinstance(exc, ClientError) or exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return []
+    reasons = exc.response.get("CancellationReasons", [])
+    return [write.key for write, reason in zip(batch, reasons, strict=False)
+            if reason.get("Code") == "ConditionalCheckFailed"]
 
 
 _TRANSACTION_ITEMS = 100

@@ -22,11 +22,12 @@ from testbed.packaging import PackagingError
 from testbed.seed import SeedConfig, SeedError, SeedReport, seed
 from testbed.stack import Stack, StackError
 from testbed.statemachine import DefinitionError
+from testbed.template_table import ChangedMeanwhile
 from testbed.templates import TEMPLATE_SUFFIXES, TemplateFileError
 
 TEMPLATES = "templates"
 INFRASTRUCTURE = "infrastructure"
-DEPLOY_ERRORS = (TemplateFileError, SeedError, DefinitionError, PackagingError, StackError)
+DEPLOY_ERRORS = (TemplateFileError, SeedError, DefinitionError, PackagingError, StackError, ChangedMeanwhile)
 # watchfiles groups changes for `debounce` ms at most; editors write a file in several steps.
 DEBOUNCE_MS = 200
 STEP_MS = 50

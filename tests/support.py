@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from botocore.exceptions import ClientError
 
 from generic_api_call.template import from_plain
 from testbed import aws, executions, settings
@@ -201,7 +202,10 @@ class FakeTable:
                     assert delete["ConditionExpression"] == "#from = :seen"
                     name = delete["ExpressionAttributeNames"]["#from"]
                     if staged.get(key, {}).get(name) != delete["ExpressionAttributeValues"][":seen"]:
-                        raise RuntimeError("TransactionCanceledException: ConditionalCheckFailed")
+                        reasons = [{"Code": "ConditionalCheckFailed"} if other is action else {"Code": "None"}
+                                   for other in TransactItems]
+                        raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                                           "CancellationReasons": reasons}, "TransactWriteItems")
                 staged.pop(key, None)
         self.items = staged
 

@@ -11,7 +11,7 @@ import pytest
 
 from generic_api_call.template import from_dynamodb_item, from_plain
 from testbed import settings
-from testbed.template_table import folder_name, owner_changes, put_templates
+from testbed.template_table import ChangedMeanwhile, folder_name, owner_changes, put_templates
 from testbed.templates import SEEDED_FROM, TemplateFile, load_dir, to_item
 from tests.support import FakeTable
 
@@ -29,16 +29,19 @@ def stored(*files: TemplateFile) -> dict[tuple[str, str], dict[str, Any]]:
 
 def test_a_deleted_file_deletes_the_item_its_folder_wrote_and_nothing_else() -> None:
     # GIVEN items seeded from folder "a" (one from a folder inside it), from folder "b", one
-    # written by hand, and one copied by hand from an "a" item (its seededFrom names another key)
-    copied = template_file("kept", "a").item | {"PK": {"S": "copied"}}
+    # written by hand, and hand-written ones whose seededFrom is not the text the seed writes for
+    # their key in "a" (copied from another item, another suffix, a path that only resolves to it)
+    odd = {name: template_file(name, None).item | {SEEDED_FROM: {"S": seeded_from}} for name, seeded_from in [
+        ("copied", "a/kept.GET.yaml"), ("suffix", "a/suffix.GET.txt"), ("dotted", "a/./dotted.GET.yaml")]}
     table = FakeTable(stored(template_file("kept", "a"), template_file("gone", "a"), template_file("nested", "a/sub"),
-                             template_file("other", "b"), template_file("manual", None)) | {("copied", "GET"): copied})
+                             template_file("other", "b"), template_file("manual", None))
+                      | {(name, "GET"): item for name, item in odd.items()})
     # WHEN folder "a" now holds only "kept"
     report = put_templates(table, [template_file("kept", "a")], folder="a")
     # THEN only "gone" is deleted
     assert report.changed == ["template gone GET: deleted (gone.GET.yaml is gone)"]
     assert set(table.items) == {("kept", "GET"), ("nested", "GET"), ("other", "GET"), ("manual", "GET"),
-                                ("copied", "GET")}
+                                ("copied", "GET"), ("suffix", "GET"), ("dotted", "GET")}
 
 
 def test_an_item_another_folder_wrote_keeps_its_folder_while_the_template_is_the_same() -> None:
@@ -97,7 +100,7 @@ def test_an_item_rewritten_after_the_scan_is_not_deleted() -> None:
             self.items[("gone", "GET")] = template_file("gone", "/tmp/other").item
 
     table = RewrittenDuringTheScan(stored(template_file("gone", "a")))
-    with pytest.raises(RuntimeError, match="ConditionalCheckFailed"):
+    with pytest.raises(ChangedMeanwhile, match=r"template gone GET changed .* nothing was written: run it again"):
         put_templates(table, [template_file("new", "a")], folder="a")
     assert set(table.items) == {("gone", "GET")}
 
