@@ -10,7 +10,7 @@ Per backend it starts its own stack on free ports, seeds it, then measures, side
 - workflow: the real state machine (getItem, Lambda render + call, Choice);
 - throughput: workflow executions started and awaited at concurrency 1, 4 and 16 (64, 64 and
   256 of them), after a warm-up round at that concurrency (each concurrent invocation has its own Lambda worker).
-Latencies are start_execution until the end is seen (testbed.executions.run, as tests use
+Latencies are start_execution until the end is seen (testbed.runs.executions.run, as tests use
 it). The figures go to .testbed/reports/bench-<UTC timestamp>.json, to compare two runs.
 """
 
@@ -34,8 +34,11 @@ import requests
 
 from generic_api_call.destinations import AllowList
 from generic_api_call.handler import prepare_request
-from testbed import aws, backends, executions, seed, settings
-from testbed.stack import Stack
+from testbed import aws, settings
+from testbed.deploy import seed
+from testbed.runs import executions
+from testbed.stacks import backends
+from testbed.stacks.base import Stack
 
 WORKFLOW_INPUT = {"templateName": "get_user", "method": "GET", "params": {"user_id": "42", "fields": "id,name"}}
 PASS_DEFINITION = json.dumps({"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": True}}})
@@ -62,7 +65,7 @@ def stats(seconds: list[float]) -> dict[str, float]:
 @contextmanager
 def started_stack(backend: str) -> Iterator[Stack]:
     if backend == "docker":
-        from testbed.docker_stack import DockerStack
+        from testbed.stacks.docker_stack import DockerStack
 
         docker = DockerStack(project_name=f"testbed-bench-{uuid.uuid4().hex[:8]}", emulator_port=0,
                              mockapi_port=0, emulator_env=BENCH_ENV)
@@ -72,8 +75,8 @@ def started_stack(backend: str) -> Iterator[Stack]:
         finally:
             docker.stop()
         return
-    from testbed.embedded import EmbeddedStack
     from testbed.probes import free_port
+    from testbed.stacks.embedded import EmbeddedStack
 
     with tempfile.TemporaryDirectory() as run_dir:
         embedded = EmbeddedStack(run_dir=Path(run_dir), emulator_port=free_port(), mockapi_port=free_port(),

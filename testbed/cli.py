@@ -15,18 +15,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 from generic_api_call import secret_store
 from generic_api_call.errors import GenericApiCallError
 from generic_api_call.template import Template, from_dynamodb_item
-from testbed import aws, backends, dryrun, executions, settings, synth, timeline_sources
-from testbed.backends import make_stack
-from testbed.deploy import DeployError
-from testbed.deploy_checks import CheckError
-from testbed.packaging import PackagingError
+from testbed import aws, settings
+from testbed.deploy import synth
+from testbed.deploy.cloudformation import DeployError
+from testbed.deploy.lint import CheckError
+from testbed.deploy.packaging import PackagingError
+from testbed.deploy.seed import SeedConfig, SeedError, allowed_hosts, seed
+from testbed.deploy.statemachine import DefinitionError
+from testbed.deploy.synth import SynthError
+from testbed.deploy.template_table import ChangedMeanwhile
+from testbed.deploy.templates import TEMPLATE_SUFFIXES, TemplateFileError, load_file
 from testbed.probes import NotReady
-from testbed.seed import SeedConfig, SeedError, allowed_hosts, seed
-from testbed.stack import StackError
-from testbed.statemachine import DefinitionError
-from testbed.synth import SynthError
-from testbed.template_table import ChangedMeanwhile
-from testbed.templates import TEMPLATE_SUFFIXES, TemplateFileError, load_file
+from testbed.runs import dryrun, executions, timeline_sources
+from testbed.stacks import backends
+from testbed.stacks.backends import make_stack
+from testbed.stacks.base import StackError
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # the mock API of a default `make up`
 
@@ -157,7 +160,7 @@ def _executions(args: argparse.Namespace) -> int:
     endpoint = _endpoint(args)
     sfn = aws.client("stepfunctions", endpoint=endpoint)
     rows = timeline_sources.recent(sfn, _state_machine_arn(endpoint), args.limit)
-    from testbed import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
+    from testbed.runs import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
 
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -170,7 +173,7 @@ def _print_timeline(args: argparse.Namespace, endpoint: str | None, arn: str) ->
     sfn = aws.client("stepfunctions", endpoint=endpoint)
     logs = aws.client("logs", endpoint=endpoint)
     found = timeline_sources.timeline(sfn, logs, _mockapi_url(args, endpoint), arn)
-    from testbed import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
+    from testbed.runs import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
 
     if args.json:
         print(json.dumps(found.to_dict(), indent=2, ensure_ascii=False, default=str))
@@ -267,7 +270,7 @@ def _deployed(name: str, method: str, endpoint: str) -> tuple[Template, str, str
 
 
 def _env(args: argparse.Namespace) -> int:
-    from testbed import shell_env
+    from testbed.stacks import shell_env
 
     stack = make_stack(args.backend)
     if not stack.is_running():
@@ -278,7 +281,7 @@ def _env(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from testbed import watch
+    from testbed.deploy import watch
 
     stack = make_stack(args.backend)
     if not stack.is_running():

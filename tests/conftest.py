@@ -20,8 +20,9 @@ from typing import Any
 
 import pytest
 
-from testbed import backends, settings
-from testbed.stack import Stack
+from testbed import settings
+from testbed.stacks import backends
+from testbed.stacks.base import Stack
 from tests.stacks import SessionLock, SharedStacks, StopWhenDone
 from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, unique
 

@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import Any
 
 from testbed import probes, settings
-from testbed.embedded import EmbeddedStack
-from testbed.seed import SeedReport
-from testbed.stack import Stack
+from testbed.deploy.report import SeedReport
+from testbed.stacks.base import Stack
+from testbed.stacks.embedded import EmbeddedStack
 
 # Wait states and Retry backoff take no real time in tests (MiniStack's SFN_WAIT_SCALE).
 # The metadata addresses are allow-listed on purpose: the Lambda must refuse them anyway.
@@ -179,7 +179,7 @@ def _stack(backend: str, coordinates: dict, env_dir: Path) -> Stack:
     if backend == "embedded":
         return EmbeddedStack(run_dir=Path(coordinates["run_dir"]), emulator_port=coordinates["emulator_port"],
                              mockapi_port=coordinates["mockapi_port"], extra_env=TEST_EMULATOR_ENV)
-    from testbed.docker_stack import DockerStack  # testcontainers only when needed
+    from testbed.stacks.docker_stack import DockerStack  # testcontainers only when needed
 
     # Each process writes its own Compose env file (same content): never one another's half-written file.
     return DockerStack(project_name=coordinates["project_name"], emulator_port=0, mockapi_port=0,

@@ -19,11 +19,12 @@ import requests
 from botocore.exceptions import ClientError
 
 from generic_api_call.template import from_plain
-from testbed import aws, executions, settings
-from testbed.seed import SeedReport
-from testbed.stack import Stack
-from testbed.template_table import put_templates
-from testbed.templates import TemplateFile, to_item
+from testbed import aws, settings
+from testbed.deploy.report import SeedReport
+from testbed.deploy.template_table import put_templates
+from testbed.deploy.templates import TemplateFile, to_item
+from testbed.runs import executions
+from testbed.stacks.base import Stack
 
 # The paths an execution can take (state names from the execution history).
 OK_PATH = ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "InvokeLambdaToCallAPI", "ChoiceState", "Success"]

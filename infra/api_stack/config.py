@@ -44,7 +44,7 @@ PARAM_ALLOWED_HOSTS = "AllowedHosts"
 PARAM_LOG_LEVEL = "LogLevel"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-# Context keys (cdk.json, `cdk -c key=value`, or testbed.synth): they change the template.
+# Context keys (cdk.json, `cdk -c key=value`, or testbed.deploy.synth): they change the template.
 CONTEXT_REMOVAL = "removalPolicy"  # "retain" (default, AWS) | "destroy" (the emulator)
 CONTEXT_SECRET_PREFIX = "secretPrefix"
 

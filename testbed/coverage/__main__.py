@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from testbed import settings
-from testbed.coverage import graph, report
+from testbed.coverage import graph, html, report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     coverage = report.compute(asl, records)
-    print(coverage.summary_line(report.write(coverage, directory, settings.ASL_PATH.name)))
+    print(coverage.summary_line(html.write(coverage, directory, settings.ASL_PATH.name)))
     if args.fail_under is not None and coverage.percent < args.fail_under:
         print(f"FAIL: transition coverage {coverage.percent:.1f}% is under {args.fail_under:g}%", file=sys.stderr)
         return 1

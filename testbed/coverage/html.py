@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from html import escape
+from pathlib import Path
 
-from testbed.coverage import svg
+from testbed.coverage import report, svg
 from testbed.coverage.report import Coverage
 
 _STYLE = """
@@ -51,3 +53,12 @@ def page(coverage: Coverage, asl_name: str) -> str:
 {f"<h2>Transitions not in the ASL</h2><ul>{unexplained}</ul>" if unexplained else ""}
 </body></html>
 """
+
+
+def write(coverage: Coverage, directory: Path, asl_name: str) -> Path:
+    """Write the JSON and the HTML report; return the HTML's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / report.JSON_FILE).write_text(json.dumps(coverage.to_dict(), indent=2), encoding="utf-8")
+    html_path = directory / report.HTML_FILE
+    html_path.write_text(page(coverage, asl_name), encoding="utf-8")
+    return html_path

@@ -1,6 +1,6 @@
 """pytest plugin (`-p testbed.coverage.plugin`): record every execution, report coverage at the end.
 
-Every execution a test waits for through `testbed.executions` (as `Testbed.run` does) is
+Every execution a test waits for through `testbed.runs.executions` (as `Testbed.run` does) is
 recorded with its backend: the backend of the Stack whose AWS endpoint it ran on (any fixture
 that returns a Stack is noticed), so tests a user adds are counted without any change. At the
 end of the session the report is written under .testbed/reports/ and one line is printed;
@@ -22,9 +22,10 @@ from typing import Any
 
 import pytest
 
-from testbed import executions, settings
-from testbed.coverage import attribution, graph, report
-from testbed.stack import Stack, StackError
+from testbed import settings
+from testbed.coverage import attribution, graph, html, report
+from testbed.runs import executions
+from testbed.stacks.base import Stack, StackError
 
 _KEY = pytest.StashKey["Recorder"]()
 
@@ -126,8 +127,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if recorder is None or recorder.data_file is None or (recorder.count == 0 and threshold is None):
         return  # e.g. unit tests only: nothing to report
     coverage = report.compute(graph.load(settings.ASL_PATH), report.load_records(recorder.data_file))
-    html = report.write(coverage, recorder.data_file.parent, settings.ASL_PATH.name)
-    lines = [coverage.summary_line(_relative(html))]
+    page = html.write(coverage, recorder.data_file.parent, settings.ASL_PATH.name)
+    lines = [coverage.summary_line(_relative(page))]
     if threshold is not None and coverage.percent < threshold:
         lines.append(f"FAIL: transition coverage {coverage.percent:.1f}% is under --sfn-cov-fail-under={threshold:g}")
         if session.exitstatus == pytest.ExitCode.OK:

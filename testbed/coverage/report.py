@@ -101,14 +101,3 @@ def compute(graph: Graph, records: list[Record]) -> Coverage:
             coverage.edges[edge_id][record.backend] += 1
         coverage.unexplained.update(taken.unexplained)
     return coverage
-
-
-def write(coverage: Coverage, directory: Path, asl_name: str) -> Path:
-    """Write the JSON and the HTML report; return the HTML's path."""
-    from testbed.coverage.html import page
-
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / JSON_FILE).write_text(json.dumps(coverage.to_dict(), indent=2), encoding="utf-8")
-    html_path = directory / HTML_FILE
-    html_path.write_text(page(coverage, asl_name), encoding="utf-8")
-    return html_path

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from testbed import settings, synth
+from testbed import settings
+from testbed.deploy import synth
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from testbed import deploy_checks, settings, synth
+from testbed import settings
+from testbed.deploy import lint, synth
 from tests.infra.conftest import INFRA_GROUP
 
 pytestmark = INFRA_GROUP
 
 
 def test_the_project_asl_and_template_are_clean(assembly: synth.Assembly) -> None:
-    assert deploy_checks.asl_problems(settings.ASL_PATH) == []
-    assert deploy_checks.cfn_lint(assembly.template_path) == []
+    assert lint.asl_problems(settings.ASL_PATH) == []
+    assert lint.cfn_lint(assembly.template_path) == []
 
 
 def test_invalid_asl_is_refused_with_the_problem(tmp_path: Path) -> None:
@@ -24,16 +25,16 @@ def test_invalid_asl_is_refused_with_the_problem(tmp_path: Path) -> None:
     definition["States"]["CheckTemplateExists"]["Default"] = "NoSuchState"
     bad = tmp_path / "bad.asl.json"
     bad.write_text(json.dumps(definition))
-    assert any("NoSuchState" in p for p in deploy_checks.asl_problems(bad))
+    assert any("NoSuchState" in p for p in lint.asl_problems(bad))
     (tmp_path / "t.json").write_text("{}")
-    with pytest.raises(deploy_checks.CheckError, match="not valid Amazon States Language"):
-        deploy_checks.check_assembly(tmp_path / "t.json", bad)
+    with pytest.raises(lint.CheckError, match="not valid Amazon States Language"):
+        lint.check_assembly(tmp_path / "t.json", bad)
 
 
 def test_asl_that_is_not_json_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "bad.asl.json"
     bad.write_text("{not json")
-    assert deploy_checks.asl_problems(bad)[0].startswith("not JSON")
+    assert lint.asl_problems(bad)[0].startswith("not JSON")
 
 
 def test_cfn_lint_findings_are_refused(template_json: dict, tmp_path: Path) -> None:
@@ -42,7 +43,7 @@ def test_cfn_lint_findings_are_refused(template_json: dict, tmp_path: Path) -> N
     table["Properties"]["BillingMode"] = "FREE"
     path = tmp_path / "broken.template.json"
     path.write_text(json.dumps(broken))
-    assert any("FREE" in finding for finding in deploy_checks.cfn_lint(path))
+    assert any("FREE" in finding for finding in lint.cfn_lint(path))
 
 
 def test_synth_is_skipped_when_inputs_are_unchanged(assembly: synth.Assembly) -> None:

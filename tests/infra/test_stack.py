@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from api_stack import config
-from testbed import synth
+from testbed.deploy import synth
 from tests.infra.conftest import INFRA_GROUP, asset_dir, resources_of
 
 pytestmark = INFRA_GROUP

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from testbed import aws, deploy, deploy_checks, settings, synth
-from testbed.embedded import EmbeddedStack
+from testbed import aws, settings
+from testbed.deploy import cloudformation, guards, packaging, synth
+from testbed.deploy.report import SeedReport
+from testbed.deploy.seed import SeedConfig, seed
 from testbed.probes import free_port
-from testbed.seed import SeedConfig, SeedReport, seed
+from testbed.stacks.embedded import EmbeddedStack
 from tests.support import Testbed as Bed
 
 pytestmark = pytest.mark.integration
@@ -27,14 +29,14 @@ def _function_resource(assembly: synth.Assembly) -> dict:
 
 
 def test_describe_stacks_shows_the_stack_and_the_resources_the_tests_use(testbed: Bed) -> None:
-    cloudformation = testbed.client("cloudformation")
-    (stack,) = cloudformation.describe_stacks(StackName=settings.STACK_NAME)["Stacks"]
+    cfn = testbed.client("cloudformation")
+    (stack,) = cfn.describe_stacks(StackName=settings.STACK_NAME)["Stacks"]
     assert stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
     assert outputs["StateMachineArn"] == testbed.state_machine_arn
     assert outputs["TableName"] == settings.TABLE_NAME
     assert outputs["FunctionArn"].endswith(f":function:{settings.FUNCTION_NAME}")
-    resources = cloudformation.list_stack_resources(StackName=settings.STACK_NAME)["StackResourceSummaries"]
+    resources = cfn.list_stack_resources(StackName=settings.STACK_NAME)["StackResourceSummaries"]
     physical = {r["ResourceType"]: r["PhysicalResourceId"] for r in resources}
     assert physical["AWS::DynamoDB::Table"] == settings.TABLE_NAME
     assert physical["AWS::Lambda::Function"] == settings.FUNCTION_NAME
@@ -52,20 +54,20 @@ def test_the_function_runs_the_published_asset_and_a_mismatch_is_refused(testbed
 
     template = {"Resources": {"F": {"Type": "AWS::Lambda::Function", "Properties": {
         "FunctionName": settings.FUNCTION_NAME, "Code": {"S3Key": code["S3Key"]}}}}}
-    wrong = {"a": deploy.PublishedAsset(bucket, code["S3Key"], "not-the-deployed-code")}
-    with pytest.raises(deploy_checks.CheckError, match="not the published asset"):
-        deploy_checks.check_function(testbed.stack.endpoints.aws, template, wrong)
+    wrong = {"a": packaging.PublishedAsset(bucket, code["S3Key"], "not-the-deployed-code")}
+    with pytest.raises(guards.CheckError, match="not the published asset"):
+        guards.check_function(testbed.stack.endpoints.aws, template, wrong)
 
 
 def test_another_stack_with_the_same_names_is_refused(testbed: Bed) -> None:
-    with pytest.raises(deploy_checks.CheckError) as refused:
-        deploy.deploy(synth.synthesize().directory, {"ApiBaseUrl": "http://x:1", "AllowedHosts": "x:1"},
+    with pytest.raises(guards.CheckError) as refused:
+        cloudformation.deploy(synth.synthesize().directory, {"ApiBaseUrl": "http://x:1", "AllowedHosts": "x:1"},
                       testbed.stack.endpoints.aws, stack_name="SomeOtherStack")
     message = str(refused.value)
     assert f"table {settings.TABLE_NAME}" in message and f"function {settings.FUNCTION_NAME}" in message
     assert "make down && make up" in message
-    cloudformation = testbed.client("cloudformation")
-    assert [s["StackName"] for s in cloudformation.describe_stacks()["Stacks"]
+    stacks = testbed.client("cloudformation")
+    assert [s["StackName"] for s in stacks.describe_stacks()["Stacks"]
             if s["StackStatus"] != "DELETE_COMPLETE"] == [settings.STACK_NAME]
 
 
@@ -105,7 +107,7 @@ def test_resources_left_by_something_else_are_refused_by_name(fresh_emulator: Em
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}])
     config = SeedConfig(api_base_url=fresh_emulator.endpoints.mockapi, endpoint=endpoint, lock_dir=tmp_path)
-    with pytest.raises(deploy_checks.CheckError, match=f"table {settings.TABLE_NAME}"):
+    with pytest.raises(guards.CheckError, match=f"table {settings.TABLE_NAME}"):
         seed(config)
     stacks = aws.client("cloudformation", endpoint=endpoint).describe_stacks()["Stacks"]
     assert [s for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"] == []

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from testbed import executions, settings, synth, timeline_sources, watch
+from testbed import settings
+from testbed.deploy import synth, watch
+from testbed.runs import executions, timeline_sources
 from tests import support
 from tests.support import unique
 
@@ -118,7 +120,7 @@ def test_a_lambda_change_during_executions_fails_none(
     testbed: support.Testbed, make_template, make_stub, edited_tree: Path,
 ) -> None:
     """What `make watch` does on a Lambda edit must not fail executions in flight (MiniStack's
-    worker replacement, fixed in testbed/patches/worker_updates.py).
+    worker replacement, fixed in testbed/emulator/patches/worker_updates.py).
 
     The edit is made in a copy of the source tree, which this watch deploys from. The executions
     wait on a slow upstream, so their Lambda invocations are in progress while the function is
@@ -190,7 +192,7 @@ def _summary_commands(summary: str) -> list[str]:
 
 
 def test_every_command_printed_by_up_runs_as_written(testbed: support.Testbed) -> None:
-    from testbed import shell_env
+    from testbed.stacks import shell_env
 
     commands = _summary_commands(testbed.stack.summary(testbed.state_machine_arn))
     assert commands[0] == 'eval "$(make -s env)"'

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from testbed.embedded import EmbeddedStack
 from testbed.probes import free_port
-from testbed.stack import StackError
+from testbed.stacks.base import StackError
+from testbed.stacks.embedded import EmbeddedStack
 from tests.stacks import alive  # a zombie (exited, not yet reaped) is not alive
 
 pytestmark = pytest.mark.integration

@@ -1,4 +1,4 @@
-"""The emulator behaves as AWS where the testbed relies on it (see testbed/patches/).
+"""The emulator behaves as AWS where the testbed relies on it (see testbed/emulator/patches/).
 
 Each test can fail on unpatched MiniStack 1.5.33: it accepted oversized and invalid input,
 left an execution nested too deep RUNNING forever, turned missing paths into null,
@@ -13,8 +13,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from botocore.exceptions import ClientError
 
-from testbed import executions
 from testbed.probes import wait_until
+from testbed.runs import executions
 from tests.support import unique
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
 """A Lambda imports only its bundle and what the AWS runtime provides, on every backend.
 
-Without testbed/patches/lambda_isolation.py, the embedded backend's Lambdas run with the harness's
+Without testbed/emulator/patches/lambda_isolation.py, the embedded backend's Lambdas run with the harness's
 .venv on sys.path, so a dependency missing from the deployment zip (Jinja2, requests) still
 imports and the mistake shows only on AWS. This probe function bundles nothing but itself.
 """

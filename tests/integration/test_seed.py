@@ -10,9 +10,9 @@ from botocore.exceptions import ClientError
 
 from generic_api_call.template import from_plain
 from testbed import settings
-from testbed.seed import SeedConfig, seed
-from testbed.template_table import put_templates
-from testbed.templates import TemplateFile, TemplateFileError, to_item
+from testbed.deploy.seed import SeedConfig, seed
+from testbed.deploy.template_table import put_templates
+from testbed.deploy.templates import TemplateFile, TemplateFileError, to_item
 from tests.support import unique
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from testbed.statemachine import render_definition
+from testbed.deploy.statemachine import render_definition
 
 pytestmark = pytest.mark.integration
 

@@ -112,7 +112,7 @@ def test_a_graph_with_a_state_going_nowhere_is_refused() -> None:
 
 PLUGIN_TEST = '''
 from datetime import datetime, timezone
-from testbed import executions
+from testbed.runs import executions
 
 def test_one_execution():
     history = [{"type": "PassStateEntered", "timestamp": datetime.now(timezone.utc),

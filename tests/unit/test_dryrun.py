@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 from generic_api_call.template import from_plain
-from testbed import dryrun, settings
+from testbed import settings
+from testbed.runs import dryrun
 
 
 def run_render(*args: str) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""The MiniStack patches (testbed/patches/): pinned upstream code, and each patch's logic.
+"""The MiniStack patches (testbed/emulator/patches/): pinned upstream code, and each patch's logic.
 
 If MiniStack is upgraded, `test_patched_upstream_code_is_unchanged` fails for every function
 whose source changed: re-read that patch against the new source, then update its pin.
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from testbed import patches
-from testbed.patches import (
+from testbed.emulator import patches
+from testbed.emulator.patches import (
     bytecode_cache,
     content_types,
     error_names,
@@ -26,7 +26,7 @@ from testbed.patches import (
     source,
     worker_updates,
 )
-from testbed.patches.source import PatchError, replace_once, source_sha256, upstream_object
+from testbed.emulator.patches.source import PatchError, replace_once, source_sha256, upstream_object
 from tests.support import lambda_zip
 
 PINS = [(patch.NAME, dotted, sha) for patch in patches.PATCHES for dotted, sha in patch.UPSTREAM.items()]
@@ -118,7 +118,7 @@ def test_worker_key_matching_is_upstreams():
 
 
 def test_test_state_decides_retry_before_catch():
-    from testbed.patches import test_state_retry
+    from testbed.emulator.patches import test_state_retry
 
     state = {"Type": "Task", "Resource": "arn", "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 2}],
              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "F"}], "End": True}
@@ -135,7 +135,7 @@ def test_test_state_decides_retry_before_catch():
 def test_emulator_config_drains_briefly():
     from hypercorn.config import Config
 
-    from testbed.patches import fast_shutdown
+    from testbed.emulator.patches import fast_shutdown
 
     fast_shutdown.apply()
     assert Config().graceful_timeout == fast_shutdown.GRACEFUL_TIMEOUT_SECONDS

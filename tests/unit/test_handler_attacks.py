@@ -22,8 +22,8 @@ from generic_api_call.errors import (
 )
 from generic_api_call.handler import lambda_handler
 from generic_api_call.secrets import MASK
+from testbed.deploy.templates import to_item
 from testbed.probes import free_port
-from testbed.templates import to_item
 from tests.servers import RECEIVED, LambdaContext, Upstream, serving
 
 SECRET = "Zq9XkW7pLm3VtR8y"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from testbed.seed import SeedConfig, validate
-from testbed.templates import TemplateFileError
+from testbed.deploy.seed import SeedConfig, validate
+from testbed.deploy.templates import TemplateFileError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "invalid_templates"
 BASE_URL = "http://127.0.0.1:8080"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from testbed import packaging
+from testbed.deploy import packaging
 
 
 def _folder(root: Path) -> Path:

@@ -37,7 +37,7 @@ from generic_api_call.handler import lambda_handler
 from generic_api_call.render import check_syntax, render_request
 from generic_api_call.secrets import MASK, Secrets
 from generic_api_call.template import from_plain
-from testbed.templates import TemplateFileError, load_file, to_item
+from testbed.deploy.templates import TemplateFileError, load_file, to_item
 from tests import support
 from tests.servers import RECEIVED, LambdaContext, QuietHandler, Upstream, serving
 
@@ -410,8 +410,8 @@ def test_an_integer_literal_jinja_cannot_read_is_an_invalid_template():
 # --- the seed: over 100 changed templates take several transactions --------------------------
 
 def test_a_seed_of_over_100_templates_that_fails_writes_nothing(tmp_path):
-    from testbed.template_table import put_templates
-    from testbed.templates import TemplateFile
+    from testbed.deploy.template_table import put_templates
+    from testbed.deploy.templates import TemplateFile
 
     def template_file(index: int, description: str = "") -> TemplateFile:
         plain = {"PK": f"t{index:03d}", "SK": "GET", "url": "{{ base_url }}/", "description": description}

@@ -11,8 +11,8 @@ import pytest
 
 from generic_api_call.template import from_dynamodb_item, from_plain
 from testbed import settings
-from testbed.template_table import ChangedMeanwhile, folder_name, owner_changes, put_templates
-from testbed.templates import SEEDED_FROM, TemplateFile, load_dir, to_item
+from testbed.deploy.template_table import ChangedMeanwhile, folder_name, owner_changes, put_templates
+from testbed.deploy.templates import SEEDED_FROM, TemplateFile, load_dir, to_item
 from tests.support import FakeTable
 
 

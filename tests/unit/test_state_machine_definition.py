@@ -5,7 +5,7 @@ import json
 import pytest
 
 from testbed import settings
-from testbed.statemachine import DefinitionError, render_definition, same_definition
+from testbed.deploy.statemachine import DefinitionError, render_definition, same_definition
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:GenericApiCallLambda"
 

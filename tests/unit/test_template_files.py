@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from testbed import settings
-from testbed.templates import TemplateFileError, load_dir, load_file
+from testbed.deploy.templates import TemplateFileError, load_dir, load_file
 
 GOOD = """\
 name: {name}

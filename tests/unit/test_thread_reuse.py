@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from testbed import patches
-from testbed.patches import thread_reuse
-from testbed.patches.source import upstream_object
+from testbed.emulator import patches
+from testbed.emulator.patches import thread_reuse
+from testbed.emulator.patches.source import upstream_object
 
 DEADLINE = 10.0  # seconds; every wait below ends long before unless the pool is broken
 

@@ -7,9 +7,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from testbed import correlation, timeline_view
-from testbed.timeline import build
-from testbed.timeline_sources import _invocations_with, execution_arn
+from generic_api_call.trace import trace_id_for
+from testbed.runs import timeline_view
+from testbed.runs.timeline import build
+from testbed.runs.timeline_sources import _invocations_with, execution_arn
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 ARN = "arn:aws:states:us-east-1:000000000000:execution:ApiCallStateMachine:run-1"
@@ -83,7 +84,7 @@ def test_journal_entries_become_masked_exchanges() -> None:
 
 
 def test_log_invocations_are_joined_by_id_not_by_time() -> None:
-    trace = correlation.trace_id_for(ARN)
+    trace = trace_id_for(ARN)
     def line(message: str) -> dict[str, Any]:
         return {"timestamp": 1, "message": message, "logStreamName": "s"}
     events = [
@@ -98,7 +99,7 @@ def test_log_invocations_are_joined_by_id_not_by_time() -> None:
 def test_trace_id_is_the_first_32_hex_of_sha256_of_the_arn() -> None:
     import hashlib
 
-    assert correlation.trace_id_for(ARN) == hashlib.sha256(ARN.encode()).hexdigest()[:32]
+    assert trace_id_for(ARN) == hashlib.sha256(ARN.encode()).hexdigest()[:32]
 
 
 def test_execution_names_and_arns() -> None:

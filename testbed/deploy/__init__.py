@@ -1,0 +1,1 @@
+"""The deploy pipeline: template files, synth, lint, assets, CloudFormation, guards, seed, watch."""

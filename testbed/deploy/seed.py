@@ -1,0 +1,120 @@
+"""Seed a stack: deploy the CDK app's stack, then load the template items, idempotently.
+
+Infrastructure comes from one place, the CDK app in infra/: `seed` synthesizes it (skipped
+when unchanged, `testbed.deploy.synth`), deploys the assembly through the emulator's CloudFormation
+(`testbed.deploy`), then writes the templates (data, not infrastructure). Everything is
+validated before the first write (template files, the ASL file, the template), so a bad input
+leaves the stack as it was. The items of files deleted from the folder are deleted
+(`testbed.deploy.template_table`). Deploys to one emulator are serialized by a file lock. A second run
+reports that nothing changed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generic_api_call import destinations
+from generic_api_call.errors import RenderError
+from testbed import aws, settings
+from testbed.deploy import cloudformation, synth, template_table, templates
+from testbed.deploy.report import SeedReport
+
+
+class SeedError(RuntimeError):
+    """The stack is in a state the seed cannot reconcile (e.g. no table for --templates-only)."""
+
+
+@dataclass(frozen=True)
+class SeedConfig:
+    api_base_url: str  # where the Lambda reaches the external API (the mock API locally)
+    endpoint: str | None = None  # AWS endpoint; None: AWS_ENDPOINT_URL from the environment
+    templates_dir: Path = settings.TEMPLATES_DIR
+    templates_only: bool = False  # templates only; the stack must be deployed already
+    assembly: Path | None = None  # a synthesized cloud assembly; None: synthesize infra/ (needs Node)
+    source_root: Path = settings.ROOT  # the source tree whose infra/ is synthesized (tests: a copy)
+    log_level: str = "INFO"
+    lock_dir: Path | None = None  # where deploy locks live; None: <state dir>/locks
+
+    @property
+    def folder(self) -> str:
+        """The name the items seeded from templates_dir carry (template_table.folder_name)."""
+        return template_table.folder_name(self.templates_dir, self.source_root)
+
+
+def validate(config: SeedConfig) -> list[templates.TemplateFile]:
+    """Every template file, checked as the Lambda would use it; raises before any write."""
+    template_files = templates.load_dir(config.templates_dir, config.folder)
+    templates.check_destinations(template_files, config.api_base_url, allowed_hosts(config.api_base_url))
+    return template_files
+
+
+def seed(config: SeedConfig) -> SeedReport:
+    template_files = validate(config)
+    dynamodb = aws.client("dynamodb", endpoint=config.endpoint)
+    report = SeedReport()
+    with deploy_lock(config):
+        if config.templates_only:
+            _require_table(dynamodb)
+        else:
+            assembly = config.assembly or synth.synthesize(root=config.source_root).directory
+            result = cloudformation.deploy(assembly, {
+                settings.PARAM_API_BASE_URL: config.api_base_url,
+                settings.PARAM_ALLOWED_HOSTS: allowed_hosts(config.api_base_url),
+                settings.PARAM_LOG_LEVEL: config.log_level,
+            }, config.endpoint)
+            report.changed += result.changed
+            report.unchanged += result.unchanged
+            report.state_machine_arn = result.outputs.get(settings.OUTPUT_STATE_MACHINE_ARN, "")
+        written = template_table.put_templates(dynamodb, template_files, folder=config.folder)
+        report.changed += written.changed
+        report.unchanged += written.unchanged
+    if not report.state_machine_arn:
+        report.state_machine_arn = _state_machine_arn(config.endpoint)
+    return report
+
+
+@contextmanager
+def deploy_lock(config: SeedConfig) -> Iterator[None]:
+    """One deploy at a time per emulator endpoint (two first deploys would both create the stack)."""
+    lock_dir = config.lock_dir or settings.STATE_DIR / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    target = config.endpoint or aws.endpoint_url() or "aws"
+    path = lock_dir / f"deploy-{re.sub(r'[^A-Za-z0-9]+', '_', target)}.lock"
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
+        yield
+
+
+def _require_table(dynamodb: Any) -> None:
+    try:
+        dynamodb.describe_table(TableName=settings.TABLE_NAME)
+    except dynamodb.exceptions.ResourceNotFoundException as exc:
+        raise SeedError(f"table {settings.TABLE_NAME} does not exist: deploy the stack first "
+                        "(`make up`, or `testbed seed` without --templates-only)") from exc
+
+
+def _state_machine_arn(endpoint: str | None) -> str:
+    account = aws.client("sts", endpoint=endpoint).get_caller_identity()["Account"]
+    return f"arn:aws:states:{aws.region()}:{account}:stateMachine:{settings.STATE_MACHINE_NAME}"
+
+
+def allowed_hosts(api_base_url: str) -> str:
+    """The Lambda's destination allow-list: the API's host and port, plus configured extras.
+
+    The origin is read by the Lambda's own rule (`destinations.origin_of`), so the seed and the
+    run-time check cannot disagree on schemes, default ports or host spelling.
+    """
+    try:
+        origin = destinations.origin_of(api_base_url)
+    except RenderError as exc:
+        raise SeedError(f"--api-base-url {api_base_url!r}: {exc}") from None
+    own = destinations.hostport(origin.host, origin.port)
+    extra = [h.strip() for h in os.environ.get("TESTBED_ALLOWED_HOSTS_EXTRA", "").split(",") if h.strip()]
+    return ",".join([own, *extra])

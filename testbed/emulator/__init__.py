@@ -1,0 +1,1 @@
+"""The emulator: MiniStack started with the testbed's patches (`python -m testbed.emulator`)."""

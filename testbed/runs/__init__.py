@@ -1,0 +1,1 @@
+"""Inspecting runs: executions, the dry run, masking, the timeline (model, sources, view)."""

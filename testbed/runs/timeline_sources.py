@@ -1,0 +1,153 @@
+"""Fetch what a timeline is built from: the execution, its Lambda log lines, its HTTP exchanges.
+
+Everything is joined by the execution's id, never by time: a Lambda invocation belongs to the
+execution when one of its log lines carries the execution ARN or its trace id (the Lambda logs
+both), and a mock API journal entry when its `traceparent` carries the trace id.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import requests
+
+from generic_api_call.trace import trace_id_for
+from testbed import settings
+from testbed.runs.timeline import Timeline, build
+
+LOG_GROUP = f"/aws/lambda/{settings.FUNCTION_NAME}"
+_START = re.compile(r"^START RequestId: (\S+)")
+
+
+class ExecutionNotFound(LookupError):
+    """No execution with that name or ARN."""
+
+
+def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
+    """An execution ARN from a name (of an execution of `state_machine_arn`) or an ARN."""
+    if name_or_arn.startswith("arn:"):
+        return name_or_arn
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name_or_arn}"
+
+
+def timeline(sfn: Any, logs: Any | None, mockapi_url: str | None, arn: str) -> Timeline:
+    try:
+        described = sfn.describe_execution(executionArn=arn)
+    except sfn.exceptions.ExecutionDoesNotExist as exc:
+        raise ExecutionNotFound(f"no execution {arn!r}; list them with `testbed executions`") from exc
+    trace_id = trace_id_for(arn)
+    history = history_of(sfn, arn)
+    log_events = lambda_log_events(logs, arn, trace_id) if logs is not None else None
+    journal = journal_entries(mockapi_url, trace_id) if mockapi_url else None
+    return build(described, history, trace_id, log_events, journal)
+
+
+def history_of(sfn: Any, arn: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("get_execution_history").paginate(executionArn=arn):
+        events.extend(page["events"])
+    return events
+
+
+def lambda_log_events(logs: Any, arn: str, trace_id: str) -> list[dict[str, Any]] | None:
+    """The log lines of every invocation (START..REPORT) in which the Lambda logged the ids."""
+    try:
+        matches = _filter(logs, f'"{trace_id}"') + _filter(logs, f'"{arn}"')
+    except logs.exceptions.ResourceNotFoundException:
+        return []  # the Lambda never ran yet
+    streams = {event["logStreamName"] for event in matches}
+    lines: list[dict[str, Any]] = []
+    for stream in sorted(streams):
+        events = _stream(logs, stream)
+        lines.extend(_invocations_with(events, (trace_id, arn)))
+    return lines
+
+
+def _filter(logs: Any, pattern: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for page in logs.get_paginator("filter_log_events").paginate(logGroupName=LOG_GROUP, filterPattern=pattern):
+        events.extend(page["events"])
+    return events
+
+
+def _stream(logs: Any, stream: str) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"logGroupName": LOG_GROUP, "logStreamName": stream, "startFromHead": True}
+        if token:
+            kwargs["nextToken"] = token
+        page = logs.get_log_events(**kwargs)
+        events.extend({**event, "logStreamName": stream} for event in page["events"])
+        if not page["events"] or page.get("nextForwardToken") in (None, token):
+            return events
+        token = page["nextForwardToken"]
+
+
+def _invocations_with(events: list[dict[str, Any]], ids: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The invocations (START RequestId .. REPORT RequestId) of a stream whose lines mention an id.
+
+    On AWS a stream holds many invocations of one worker; on MiniStack one. Lines outside any
+    START..REPORT block (init output) are kept only if they mention an id themselves.
+    """
+    blocks: list[list[dict[str, Any]]] = []
+    current: list[dict[str, Any]] | None = None
+    for event in events:
+        message = event["message"]
+        if _START.match(message):
+            current = []
+            blocks.append(current)
+        if current is None:
+            blocks.append([event])
+        else:
+            current.append(event)
+            if message.startswith("REPORT RequestId:"):
+                current = None
+    selected: list[dict[str, Any]] = []
+    for block in blocks:
+        if any(any(i in event["message"] for i in ids) for event in block):
+            selected.extend(block)
+    return selected
+
+
+def journal_entries(mockapi_url: str, trace_id: str) -> list[dict[str, Any]] | None:
+    """The mock API's journal entries with this trace id; None when the mock API does not answer."""
+    try:
+        response = requests.get(f"{mockapi_url.rstrip('/')}/__admin/requests", params={"traceId": trace_id}, timeout=5)
+        response.raise_for_status()
+    except requests.RequestException:
+        return None
+    entries = response.json().get("requests", [])
+    return [entry for entry in entries if entry.get("traceId") == trace_id]  # older mock APIs ignore ?traceId=
+
+
+def recent(sfn: Any, state_machine_arn: str, limit: int) -> list[dict[str, Any]]:
+    """The newest executions, each with name, status, start, duration (ms) and template."""
+    listed = sfn.list_executions(stateMachineArn=state_machine_arn, maxResults=limit)["executions"]
+    rows: list[dict[str, Any]] = []
+    for item in listed[:limit]:
+        described = sfn.describe_execution(executionArn=item["executionArn"])
+        stop = described.get("stopDate")
+        start = described["startDate"]
+        template = _template(described.get("input"))
+        rows.append({
+            "name": described.get("name", item["name"]),
+            "arn": item["executionArn"],
+            "status": described["status"],
+            "startedAt": start.isoformat(),
+            "durationMs": round((stop - start).total_seconds() * 1000) if stop else None,
+            "template": template,
+        })
+    return rows
+
+
+def _template(raw: str | None) -> str | None:
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return None
+    if isinstance(data, dict) and "templateName" in data:
+        return f"{data.get('templateName')} {data.get('method', '')}".strip()
+    return None

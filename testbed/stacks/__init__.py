@@ -1,0 +1,1 @@
+"""Running a stack: the backend interface, the embedded and docker backends, their processes."""

@@ -1,0 +1,196 @@
+"""The Docker backend: the project's docker-compose.yml, driven through testcontainers.
+
+`start` builds the images and runs `docker compose up --wait`, which returns once every
+service is healthy, and the emulator is healthy only after its seed hook succeeded.
+Settings reach Compose through an env file (project name, host ports, base image), so
+several stacks (a user's and the tests') can run side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from testcontainers.compose import DockerCompose
+from testcontainers.core.exceptions import ContainerIsNotRunning
+
+from testbed import settings
+from testbed.deploy.report import SeedReport
+from testbed.stacks.base import Endpoints, Stack, StackError
+
+DEFAULT_PROJECT = "api-template-testbed"
+OFFICIAL_PYTHON_IMAGE = "python:3.11-slim"
+LOCAL_BASE_IMAGE = "testbed/python-base:3.11"  # what `make base-image` builds
+EMULATOR_PORT = 4566
+MOCKAPI_PORT = 8080
+SEED_HOOK = "/etc/localstack/init/ready.d/10-seed.sh"
+SEED_REPORT = "/tmp/testbed-seed-report.json"  # the hook's report of the seed it made at start
+SERVICES = ("emulator", "mockapi")
+
+
+class DockerStack(Stack):
+    name = "docker"
+
+    def __init__(
+        self,
+        project_name: str = DEFAULT_PROJECT,
+        emulator_port: int | None = None,
+        mockapi_port: int | None = None,
+        emulator_env: dict[str, str] | None = None,
+        run_dir: Path | None = None,
+    ) -> None:
+        """Ports: None = the defaults or TESTBED_*_PORT; 0 = any free port."""
+        self.project_name = project_name
+        self._endpoints: Endpoints | None = None
+        self._seeded_by_start = False  # this object's `start` started the emulator: its hook seeded
+        self.run_dir = run_dir or settings.STATE_DIR / "docker" / project_name
+        variables = {
+            "COMPOSE_PROJECT_NAME": project_name,
+            "TESTBED_NETWORK": project_name,
+            "TESTBED_EMULATOR_PORT": str(_port(emulator_port, "TESTBED_EMULATOR_PORT", EMULATOR_PORT)),
+            "TESTBED_MOCKAPI_PORT": str(_port(mockapi_port, "TESTBED_MOCKAPI_PORT", MOCKAPI_PORT)),
+            "PYTHON_IMAGE": python_image(),
+            **(emulator_env or {}),
+        }
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        env_file = self.run_dir / "compose.env"
+        env_file.write_text("".join(f"{key}={value}\n" for key, value in sorted(variables.items())))
+        self.compose = DockerCompose(
+            context=str(settings.ROOT),
+            compose_file_name="docker-compose.yml",
+            env_file=str(env_file),
+            build=True,
+            wait=True,
+        )
+
+    @property
+    def endpoints(self) -> Endpoints:
+        # Each port lookup runs `docker compose port` (~0.3 s); tests ask for the endpoints on
+        # every call, which made a docker test case ~3x slower than the embedded one. The
+        # host ports stay the same while the containers run, so they are looked up once.
+        if self._endpoints is None:
+            try:
+                emulator = self.compose.get_service_port("emulator", EMULATOR_PORT)
+                mockapi = self.compose.get_service_port("mockapi", MOCKAPI_PORT)
+            except ContainerIsNotRunning as exc:  # half-stopped: one service exited
+                raise StackError(f"the docker stack is not fully running ({exc}): `make status`, then "
+                                 "`make down` and `make up`") from exc
+            self._endpoints = Endpoints(
+                aws=f"http://127.0.0.1:{emulator}",
+                mockapi=f"http://127.0.0.1:{mockapi}",
+                mockapi_for_lambda=f"http://mockapi:{MOCKAPI_PORT}",
+            )
+        return self._endpoints
+
+    def start(self) -> None:
+        self._endpoints = None
+        self._build()
+        # The hook runs when the emulator starts; a running one keeps an earlier start's report.
+        emulator_was_running = self.service_states()["emulator"] == "running"
+        print("Starting the containers; `up --wait` returns once the emulator has seeded itself (~20-60 s)...",
+              file=sys.stderr, flush=True)
+        try:
+            self.compose.start()
+        except subprocess.CalledProcessError as exc:
+            detail = (exc.stderr or b"").decode(errors="replace").strip()[-3000:]
+            logs = self._logs()
+            raise StackError(f"`docker compose up --wait` failed (exit {exc.returncode}):\n{detail}\n{logs}") from exc
+        self._seeded_by_start = not emulator_was_running
+
+    def _build(self) -> None:
+        """Build the images with Compose's own progress on the terminal: the first build takes minutes.
+
+        `up --wait` would build silently; after this it finds every layer cached.
+        """
+        print("Building the images (first time: 2-5 minutes; then seconds, from the cache)...",
+              file=sys.stderr, flush=True)
+        command = [*self.compose.compose_command_property, "build"]
+        done = subprocess.run(command, cwd=self.compose.context, check=False)  # output to the terminal
+        if done.returncode != 0:
+            raise StackError(f"`{' '.join(command)}` failed (exit {done.returncode}); its output is above")
+
+    def stop(self) -> None:
+        self._endpoints = None
+        self.compose.stop(down=True)
+
+    def seed(self) -> SeedReport:
+        """Run the emulator's seed hook again (the Lambda zip is built by the emulator's Python).
+
+        Right after a `start` that started the emulator, the hook has just seeded (`up --wait`
+        waited for it): its report is read instead, since seeding again would change nothing
+        and cost seconds. Over an emulator that already ran, the hook runs: a plain `docker
+        compose up` may have come before, or a `make watch` since.
+        """
+        hook = f"exec sh {SEED_HOOK} --json"
+        script = f"cat {SEED_REPORT} 2>/dev/null || {hook}" if self._seeded_by_start else hook
+        self._seeded_by_start = False
+        try:
+            stdout, _, _ = self.compose.exec_in_container(["sh", "-c", script], service_name="emulator")
+        except subprocess.CalledProcessError as exc:
+            detail = (exc.stderr or b"").decode(errors="replace").strip()[-3000:]
+            raise StackError(f"the seed hook failed in the emulator container:\n{detail}") from exc
+        lines = stdout.strip().splitlines()
+        if not lines:
+            raise StackError("the seed hook printed no report")
+        return SeedReport.from_json(lines[-1])
+
+    def is_running(self) -> bool:
+        try:
+            containers = self.compose.get_containers()
+        except (subprocess.CalledProcessError, OSError):
+            return False
+        return bool(containers) and all(c.State == "running" for c in containers)
+
+    def service_states(self) -> dict[str, str]:
+        """State per Compose service, stopped and exited containers included."""
+        states = dict.fromkeys(SERVICES, "absent")
+        try:
+            containers = self.compose.get_containers(include_all=True)
+        except (subprocess.CalledProcessError, OSError):
+            return states
+        for container in containers:
+            if container.Service:
+                states[container.Service] = container.State or "unknown"
+        return states
+
+    def emulator_logs(self) -> str:
+        try:
+            stdout, stderr = self.compose.get_logs("emulator")
+        except (subprocess.CalledProcessError, OSError):
+            return ""
+        return stdout + stderr
+
+    def _logs(self) -> str:
+        try:
+            stdout, stderr = self.compose.get_logs()
+        except (subprocess.CalledProcessError, OSError):
+            return ""
+        tail = "\n".join((stdout + stderr).splitlines()[-60:])
+        return f"last lines of the services' logs:\n{tail}"
+
+
+def python_image() -> str:
+    """PYTHON_IMAGE if set; else the local base image when only it is present (no registry)."""
+    if os.environ.get("PYTHON_IMAGE"):
+        return os.environ["PYTHON_IMAGE"]
+    if not _image_present(OFFICIAL_PYTHON_IMAGE) and _image_present(LOCAL_BASE_IMAGE):
+        return LOCAL_BASE_IMAGE
+    return OFFICIAL_PYTHON_IMAGE
+
+
+def _image_present(image: str) -> bool:
+    probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def _port(value: int | None, variable: str, default: int) -> int:
+    if value is not None:
+        return value
+    text = os.environ.get(variable)
+    if not text:
+        return default
+    if not text.isdigit() or int(text) > 65535:
+        raise StackError(f"{variable}={text!r} is not a port number (0-65535)")
+    return int(text)

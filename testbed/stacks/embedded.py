@@ -1,0 +1,151 @@
+"""The embedded backend: MiniStack and the mock API as local background processes.
+
+No Docker: MiniStack runs Lambdas as subprocesses of its own Python. Pid files and logs
+live in a run directory (default .testbed/embedded/), which `stop` uses to stop exactly
+the processes that `start` started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from testbed import aws, probes, settings
+from testbed.deploy.report import SeedReport
+from testbed.deploy.seed import SeedConfig, seed
+from testbed.stacks.base import Endpoints, Stack, StackError
+from testbed.stacks.processes import ManagedProcess
+
+DEFAULT_EMULATOR_PORT = 4566
+DEFAULT_MOCKAPI_PORT = 8080
+READY_TIMEOUT_SECONDS = 60.0
+
+
+class EmbeddedStack(Stack):
+    name = "embedded"
+
+    def __init__(
+        self,
+        run_dir: Path | None = None,
+        emulator_port: int | None = None,
+        mockapi_port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.run_dir = run_dir or settings.STATE_DIR / "embedded"
+        # Everything the emulator writes to temp (one folder per Lambda worker, ~4 MB each)
+        # stays under the run dir, and `stop` removes it.
+        self.tmp_dir = self.run_dir / "tmp"
+        self.emulator = ManagedProcess("emulator", self.run_dir)
+        self.mockapi = ManagedProcess("mockapi", self.run_dir)
+        # A stack already running from this run dir keeps its ports, so `up` and `down` find it.
+        running = self.emulator.running_pid() or self.mockapi.running_pid()
+        saved = self._saved_ports() if running else {}
+        self.emulator_port = emulator_port or saved.get("emulator") or _env_port(
+            "TESTBED_EMULATOR_PORT", DEFAULT_EMULATOR_PORT)
+        self.mockapi_port = mockapi_port or saved.get("mockapi") or _env_port(
+            "TESTBED_MOCKAPI_PORT", DEFAULT_MOCKAPI_PORT)
+        self.extra_env = extra_env or {}
+
+    @property
+    def endpoints(self) -> Endpoints:
+        mockapi = f"http://127.0.0.1:{self.mockapi_port}"
+        return Endpoints(aws=f"http://127.0.0.1:{self.emulator_port}", mockapi=mockapi, mockapi_for_lambda=mockapi)
+
+    def is_running(self) -> bool:
+        return self.emulator.running_pid() is not None and self.mockapi.running_pid() is not None
+
+    def service_states(self) -> dict[str, str]:
+        return {process.name: "running" if process.running_pid() else "stopped"
+                for process in (self.emulator, self.mockapi)}
+
+    def start(self) -> None:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "ports.json").write_text(
+            json.dumps({"emulator": self.emulator_port, "mockapi": self.mockapi_port}))
+        started = []
+        try:
+            if self.emulator.running_pid() is None:
+                self._check_port_free(self.emulator_port, "TESTBED_EMULATOR_PORT")
+                self.emulator.start([sys.executable, "-m", "testbed.emulator"], self._emulator_env(), settings.ROOT)
+                started.append(self.emulator)
+            if self.mockapi.running_pid() is None:
+                self._check_port_free(self.mockapi_port, "TESTBED_MOCKAPI_PORT")
+                self.mockapi.start(
+                    [sys.executable, "-m", "mockapi", "--host", "127.0.0.1", "--port", str(self.mockapi_port),
+                     "--stubs", str(settings.MOCKAPI_STUBS)],
+                    dict(os.environ), settings.ROOT,
+                )
+                started.append(self.mockapi)
+            self._wait_ready()
+        except (StackError, probes.NotReady):
+            for process in started:  # leave nothing half-started behind
+                process.stop()
+            raise
+
+    def stop(self) -> None:
+        self.mockapi.stop()
+        self.emulator.stop()
+        shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+    def seed(self) -> SeedReport:
+        return seed(SeedConfig(api_base_url=self.endpoints.mockapi_for_lambda, endpoint=self.endpoints.aws))
+
+    def emulator_logs(self) -> str:
+        try:
+            return self.emulator.log_file.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def _wait_ready(self) -> None:
+        e = self.endpoints
+        probes.wait_until(
+            probes.http_ok(f"{e.aws}/_ministack/health"), timeout=READY_TIMEOUT_SECONDS,
+            what=f"MiniStack on port {self.emulator_port}",
+            detail=lambda: f"last lines of {self.emulator.log_file}:\n{self.emulator.log_tail()}",
+        )
+        probes.wait_until(
+            probes.http_ok(f"{e.mockapi}/__admin/health"), timeout=READY_TIMEOUT_SECONDS,
+            what=f"mock API on port {self.mockapi_port}",
+            detail=lambda: f"last lines of {self.mockapi.log_file}:\n{self.mockapi.log_tail()}",
+        )
+
+    def _emulator_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "GATEWAY_PORT": str(self.emulator_port),
+            "BIND_HOST": "127.0.0.1",
+            "MINISTACK_REGION": aws.region(),
+            "AWS_DEFAULT_REGION": aws.region(),
+            "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
+            "SFN_MOCK_CONFIG": str(settings.SFN_MOCK_CONFIG),
+            "TMPDIR": str(self.tmp_dir),
+        })
+        env.pop("AWS_ENDPOINT_URL", None)  # MiniStack sets its own for the Lambdas it runs
+        env.update(self.extra_env)
+        return env
+
+    def _check_port_free(self, port: int, variable: str) -> None:
+        if probes.port_in_use(port):
+            raise StackError(
+                f"port {port} is already in use by another process. Stop that process, "
+                f"or choose another port: {variable}=<port> make up"
+            )
+
+    def _saved_ports(self) -> dict[str, int]:
+        """Ports of the stack started earlier from this run dir."""
+        try:
+            return {k: int(v) for k, v in json.loads((self.run_dir / "ports.json").read_text()).items()}
+        except (OSError, ValueError, AttributeError):
+            return {}
+
+
+def _env_port(variable: str, default: int) -> int:
+    value = os.environ.get(variable)
+    if not value:
+        return default
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise StackError(f"{variable}={value!r} is not a port number (1-65535)")
+    return int(value)
