@@ -1,4 +1,4 @@
-"""Fidelity and speed patches of MiniStack, applied by the launcher (testbed/emulator.py).
+"""Fidelity and speed patches of MiniStack, applied by the launcher (testbed/emulator/__main__.py).
 
 One module per patch; each docstring says what upstream does, what AWS does, and what the
 patch changes. Each is small and refuses to apply when the upstream code it edits is not

@@ -41,7 +41,7 @@ UPSTREAM = {
 OLD = "        zf.extractall(code_dir)\n"
 NEW = OLD + (
     "    if runtime.startswith('python'):\n"
-    "        from testbed.patches.bytecode_cache import add_bytecode\n"
+    "        from testbed.emulator.patches.bytecode_cache import add_bytecode\n"
     "        add_bytecode(code_dir, self.code_zip)\n"
 )
 COMPILE_TIMEOUT_SECONDS = 60

@@ -29,7 +29,7 @@ UPSTREAM = {
 }
 SLEEP = "    time.sleep(0.15)\n"
 
-logger = logging.getLogger("testbed.patches")
+logger = logging.getLogger("testbed.emulator.patches")
 
 
 def apply() -> None:
