@@ -35,6 +35,7 @@ import requests
 from generic_api_call.destinations import AllowList
 from generic_api_call.handler import prepare_request
 from testbed import aws, settings
+from testbed.config import Config
 from testbed.deploy import seed
 from testbed.runs import executions
 from testbed.stacks import backends
@@ -129,7 +130,7 @@ def throughput(stack: Stack, arn: str, concurrency: int, total: int, warm_input:
 
     def one(execution_input: dict[str, Any]) -> bool:
         if not hasattr(local, "sfn"):
-            local.sfn = aws.client("stepfunctions", endpoint=stack.endpoints.aws)
+            local.sfn = aws.client("stepfunctions", stack.target)
         return executions.run(local.sfn, arn, execution_input, timeout=120).status == "SUCCEEDED"
 
     with ThreadPoolExecutor(concurrency) as pool:
@@ -148,9 +149,8 @@ def throughput(stack: Stack, arn: str, concurrency: int, total: int, warm_input:
 def bench_backend(backend: str, runs: int, per_level: int) -> dict[str, Any]:
     with started_stack(backend) as stack:
         report = stack.seed()
-        endpoint = stack.endpoints.aws
-        sfn = aws.client("stepfunctions", endpoint=endpoint)
-        dynamodb = aws.client("dynamodb", endpoint=endpoint)
+        sfn = aws.client("stepfunctions", stack.target)
+        dynamodb = aws.client("dynamodb", stack.target)
         role = f"arn:aws:iam::000000000000:role/{settings.STATE_MACHINE_ROLE_NAME}"
         pass_arn = sfn.create_state_machine(name=f"BenchPass-{uuid.uuid4().hex[:8]}", definition=PASS_DEFINITION,
                                             roleArn=role)["stateMachineArn"]
@@ -192,7 +192,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="samples per latency case")
     parser.add_argument("--per-level", type=int, default=64,
                         help="executions per throughput level (at least 16 per concurrent client)")
-    parser.add_argument("--out", type=Path, default=settings.STATE_DIR / "reports", help="folder for the JSON")
+    parser.add_argument("--out", type=Path, default=Config.from_env().reports_dir, help="folder for the JSON")
     args = parser.parse_args()
     chosen = ["embedded", "docker"] if args.backend == "all" else [args.backend]
     if args.backend == "all" and not backends.docker_available():

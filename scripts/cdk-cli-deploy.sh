@@ -44,7 +44,7 @@ done
 export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
 export PATH=$root/.venv/bin:$PATH  # cdk.json's "python3 app.py" must find aws-cdk-lib
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=1
-account=$(python -c "from testbed import aws; print(aws.client('sts').get_caller_identity()['Account'])")
+account=$(python -c "from testbed import aws, config; print(aws.client('sts', aws.Target.of(config.Config.from_env())).get_caller_identity()['Account'])")
 
 cd infra
 npx --no-install cdk --version
@@ -55,7 +55,8 @@ cd "$root"
 
 python - <<'PY'
 from testbed import aws, settings
-stack = aws.client("cloudformation").describe_stacks(StackName=settings.STACK_NAME)["Stacks"][0]
+from testbed.config import Config
+stack = aws.client("cloudformation", aws.Target.of(Config.from_env())).describe_stacks(StackName=settings.STACK_NAME)["Stacks"][0]
 print(f"describe-stacks: {stack['StackName']} {stack['StackStatus']}")
 assert stack["StackStatus"] == "CREATE_COMPLETE", stack["StackStatus"]
 PY

@@ -16,6 +16,7 @@ from generic_api_call import secret_store
 from generic_api_call.errors import GenericApiCallError
 from generic_api_call.template import Template, from_dynamodb_item
 from testbed import aws, settings
+from testbed.config import Config, ConfigError
 from testbed.deploy import synth
 from testbed.deploy.cloudformation import DeployError
 from testbed.deploy.lint import CheckError
@@ -31,18 +32,17 @@ from testbed.stacks import backends
 from testbed.stacks.backends import make_stack
 from testbed.stacks.base import StackError
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8080"  # the mock API of a default `make up`
-
 USER_ERRORS = (
     StackError, NotReady, SeedError, TemplateFileError, DefinitionError, PackagingError,
     executions.ExecutionTimeout, timeline_sources.ExecutionNotFound, GenericApiCallError,
-    SynthError, DeployError, CheckError, ChangedMeanwhile,
+    SynthError, DeployError, CheckError, ChangedMeanwhile, ConfigError,
 )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        args.config = Config.from_env()  # the one read of the environment; passed down from here
         return args.func(args)
     except USER_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -54,17 +54,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _synth(args: argparse.Namespace) -> int:
     context = dict(synth.EMULATOR_CONTEXT if args.emulator else {})
-    default_out = synth.default_outdir() if args.emulator else settings.ROOT / "infra" / "cdk.out"
-    assembly = synth.synthesize(Path(args.out) if args.out else default_out, context, force=args.force)
+    default_out = synth.default_outdir(args.config) if args.emulator else settings.ROOT / "infra" / "cdk.out"
+    assembly = synth.synthesize(args.config, Path(args.out) if args.out else default_out, context, force=args.force)
     state = "synthesized" if assembly.synthesized else "nothing changed (inputs unchanged)"
     print(f"{assembly.template_path}: {state}; cfn-lint and statelint clean")
     return 0
 
 
 def _up(args: argparse.Namespace) -> int:
-    stack = make_stack(args.backend)
+    stack = make_stack(args.config, args.backend)
     print(f"Starting the {stack.name} stack...")
-    backends.remember(stack.name)
+    backends.remember(args.config, stack.name)
     stack.start()
     print("Deploying the CDK app's stack and loading the templates (the first synth and Lambda bundle "
           "take ~20-60 s; then seconds)...", flush=True)
@@ -77,17 +77,17 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _down(args: argparse.Namespace) -> int:
-    stack = make_stack(args.backend)
+    stack = make_stack(args.config, args.backend)
     was_running = stack.is_running()
     stack.stop()
-    backends.forget()
+    backends.forget(args.config)
     print(f"Stopped the {stack.name} stack." if was_running else f"The {stack.name} stack was not running.")
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
     """Exit 0: every service runs; 3: none does; 4: some do (half-stopped: `make down`, then `make up`)."""
-    stack = make_stack(args.backend)
+    stack = make_stack(args.config, args.backend)
     states = stack.service_states()
     up = [name for name, state in states.items() if state == "running"]
     if len(up) == len(states):
@@ -105,11 +105,11 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _seed(args: argparse.Namespace) -> int:
-    if not (args.endpoint or aws.endpoint_url()):
+    if not (args.endpoint or args.config.aws_endpoint):
         print("error: set AWS_ENDPOINT_URL or --endpoint (the seed never targets AWS by accident)",
               file=sys.stderr)
         return 2
-    report = seed(SeedConfig(api_base_url=args.api_base_url, endpoint=args.endpoint,
+    report = seed(SeedConfig(api_base_url=args.api_base_url, endpoint=args.endpoint, config=args.config,
                              templates_dir=Path(args.templates), templates_only=args.templates_only,
                              assembly=Path(args.assembly) if args.assembly else None, log_level=args.log_level))
     if args.report_file:
@@ -138,28 +138,28 @@ def _run(args: argparse.Namespace) -> int:
     if not isinstance(params, dict):
         print("error: --params must be a JSON object, e.g. '{\"user_id\": \"42\"}'", file=sys.stderr)
         return 2
-    endpoint = _endpoint(args)
-    sfn = aws.client("stepfunctions", endpoint=endpoint)
+    target = _target(args)
+    sfn = aws.client("stepfunctions", target)
     result = executions.run(
-        sfn, _state_machine_arn(endpoint),
+        sfn, _state_machine_arn(target),
         {"templateName": args.template, "method": args.method.upper(), "params": params},
         timeout=args.timeout,
     )
-    _print_timeline(args, endpoint, result.arn)
+    _print_timeline(args, target, result.arn)
     return 0 if result.status == "SUCCEEDED" else 1
 
 
 def _show(args: argparse.Namespace) -> int:
-    endpoint = _endpoint(args)
-    arn = timeline_sources.execution_arn(_state_machine_arn(endpoint), args.execution)
-    status = _print_timeline(args, endpoint, arn)
+    target = _target(args)
+    arn = timeline_sources.execution_arn(_state_machine_arn(target), args.execution)
+    status = _print_timeline(args, target, arn)
     return 0 if status == "SUCCEEDED" else 1
 
 
 def _executions(args: argparse.Namespace) -> int:
-    endpoint = _endpoint(args)
-    sfn = aws.client("stepfunctions", endpoint=endpoint)
-    rows = timeline_sources.recent(sfn, _state_machine_arn(endpoint), args.limit)
+    target = _target(args)
+    sfn = aws.client("stepfunctions", target)
+    rows = timeline_sources.recent(sfn, _state_machine_arn(target), args.limit)
     from testbed.runs import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
 
     if args.json:
@@ -169,10 +169,10 @@ def _executions(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_timeline(args: argparse.Namespace, endpoint: str | None, arn: str) -> str:
-    sfn = aws.client("stepfunctions", endpoint=endpoint)
-    logs = aws.client("logs", endpoint=endpoint)
-    found = timeline_sources.timeline(sfn, logs, _mockapi_url(args, endpoint), arn)
+def _print_timeline(args: argparse.Namespace, target: aws.Target, arn: str) -> str:
+    sfn = aws.client("stepfunctions", target)
+    logs = aws.client("logs", target)
+    found = timeline_sources.timeline(sfn, logs, _mockapi_url(args, target.endpoint), arn)
     from testbed.runs import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
 
     if args.json:
@@ -182,31 +182,30 @@ def _print_timeline(args: argparse.Namespace, endpoint: str | None, arn: str) ->
     return found.status
 
 
-def _endpoint(args: argparse.Namespace) -> str:
+def _target(args: argparse.Namespace) -> aws.Target:
     """--endpoint, else AWS_ENDPOINT_URL, else the running stack's: never AWS by accident."""
-    endpoint = args.endpoint or aws.endpoint_url()
+    endpoint = args.endpoint or args.config.aws_endpoint
     if endpoint:
-        return str(endpoint)
+        return aws.Target.of(args.config, str(endpoint))
     try:
-        stack = make_stack(None)
+        stack = make_stack(args.config, None)
         if stack.is_running():
-            return stack.endpoints.aws
+            return stack.target
     except (OSError, subprocess.CalledProcessError):
         pass
     raise StackError('no stack to talk to: `make up`, then `eval "$(make -s env)"` (or pass --endpoint URL)')
 
 
-def _state_machine_arn(endpoint: str | None) -> str:
-    account = aws.client("sts", endpoint=endpoint).get_caller_identity()["Account"]
-    return f"arn:aws:states:{aws.region()}:{account}:stateMachine:{settings.STATE_MACHINE_NAME}"
+def _state_machine_arn(target: aws.Target) -> str:
+    return aws.state_machine_arn(target, settings.STATE_MACHINE_NAME)
 
 
 def _mockapi_url(args: argparse.Namespace, endpoint: str | None) -> str | None:
     """--mockapi, else $TESTBED_MOCKAPI_URL, else the mock API of the running stack at `endpoint`."""
-    if args.mockapi or os.environ.get("TESTBED_MOCKAPI_URL"):
-        return str(args.mockapi or os.environ["TESTBED_MOCKAPI_URL"])
+    if args.mockapi or args.config.mockapi_url:
+        return str(args.mockapi or args.config.mockapi_url)
     try:
-        stack = make_stack(None)
+        stack = make_stack(args.config, None)
         if stack.is_running() and (endpoint is None or stack.endpoints.aws == endpoint.rstrip("/")):
             return stack.endpoints.mockapi
     except (StackError, OSError, subprocess.CalledProcessError):
@@ -220,15 +219,16 @@ def _render(args: argparse.Namespace) -> int:
         return 2
     method = args.method.upper()
     if args.from_table:
-        endpoint = _endpoint(args)
-        template, base_url, allowed, secrets = _deployed(args.template, method, endpoint)
-        source = f"table {settings.TABLE_NAME} at {endpoint}"
+        target = _target(args)
+        template, base_url, allowed, secrets = _deployed(args.template, method, target)
+        source = f"table {settings.TABLE_NAME} at {target.label}"
     else:
         path = _template_path(Path(args.templates), args.template, method)
         template = load_file(path).template
-        base_url = args.base_url or os.environ.get("TESTBED_MOCKAPI_URL") or DEFAULT_BASE_URL
+        base_url = args.base_url or args.config.mockapi_url or args.config.default_mockapi_url
         shown = path.resolve().relative_to(settings.ROOT) if path.resolve().is_relative_to(settings.ROOT) else path
-        allowed, secrets, source = allowed_hosts(base_url), dryrun.placeholder_secrets, str(shown)
+        allowed = allowed_hosts(base_url, args.config.allowed_hosts_extra)
+        secrets, source = dryrun.placeholder_secrets, str(shown)
     result = dryrun.dry_run(template, params, base_url=base_url, allowed_hosts=allowed, secrets=secrets, source=source)
     print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else dryrun.render_text(result))
     return 0 if result.allowed else 1
@@ -256,23 +256,23 @@ def _template_path(directory: Path, name: str, method: str) -> Path:
                             f"no such template file; templates here: {', '.join(known) or 'none'}")
 
 
-def _deployed(name: str, method: str, endpoint: str) -> tuple[Template, str, str, Callable[[str], str]]:
+def _deployed(name: str, method: str, target: aws.Target) -> tuple[Template, str, str, Callable[[str], str]]:
     """The template from the table and the Lambda's own settings (base URL, allow-list, secret store)."""
-    item = aws.client("dynamodb", endpoint=endpoint).get_item(
+    item = aws.client("dynamodb", target).get_item(
         TableName=settings.TABLE_NAME, Key={"PK": {"S": name}, "SK": {"S": method}}, ConsistentRead=True,
     ).get("Item")
     if item is None:
         raise TemplateFileError(Path(settings.TABLE_NAME), f"no item PK={name!r} SK={method!r} in the table")
-    config = aws.client("lambda", endpoint=endpoint).get_function_configuration(FunctionName=settings.FUNCTION_NAME)
+    config = aws.client("lambda", target).get_function_configuration(FunctionName=settings.FUNCTION_NAME)
     variables = config.get("Environment", {}).get("Variables", {})
-    secrets = secret_store.resolver(lambda service: aws.client(service, endpoint=endpoint))
+    secrets = secret_store.resolver(lambda service: aws.client(service, target))
     return from_dynamodb_item(item), variables.get("API_BASE_URL", ""), variables.get("ALLOWED_HOSTS", ""), secrets
 
 
 def _env(args: argparse.Namespace) -> int:
     from testbed.stacks import shell_env
 
-    stack = make_stack(args.backend)
+    stack = make_stack(args.config, args.backend)
     if not stack.is_running():
         print(f"error: the {stack.name} stack is not running; start it with `make up`", file=sys.stderr)
         return 1
@@ -283,7 +283,7 @@ def _env(args: argparse.Namespace) -> int:
 def _watch(args: argparse.Namespace) -> int:
     from testbed.deploy import watch
 
-    stack = make_stack(args.backend)
+    stack = make_stack(args.config, args.backend)
     if not stack.is_running():
         print(f"error: the {stack.name} stack is not running; start it with `make up`", file=sys.stderr)
         return 1
@@ -362,7 +362,7 @@ def _parser() -> argparse.ArgumentParser:
     render_cmd.add_argument("--templates", default=str(settings.TEMPLATES_DIR), help="template files folder")
     render_cmd.add_argument("--base-url", default=None,
                             help="{{ base_url }} without a stack "
-                                 f"(default: $TESTBED_MOCKAPI_URL or {DEFAULT_BASE_URL})")
+                                 "(default: $TESTBED_MOCKAPI_URL, else the mock API's default port on 127.0.0.1)")
     render_cmd.add_argument("--json", action="store_true", help="print JSON")
 
     list_cmd = add("executions", _executions, "list recent executions (status, duration, template)")

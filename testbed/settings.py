@@ -1,4 +1,4 @@
-"""Names and paths shared by the deploy, the stacks, the CLI and the tests.
+"""Names and paths (of the source tree) shared by the deploy, the stacks, the CLI and the tests.
 
 The deployment's names and the Lambda's runtime settings are defined once, in the CDK app
 (`infra/api_stack/config.py`), and re-exported here; the harness never restates them.
@@ -6,7 +6,6 @@ The deployment's names and the Lambda's runtime settings are defined once, in th
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from api_stack.config import (  # noqa: F401  (re-exported for the harness and the tests)
@@ -36,7 +35,3 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "seed" / "templates"
 MOCKAPI_STUBS = ROOT / "mockapi" / "stubs.yaml"
 SFN_MOCK_CONFIG = ROOT / "localstack" / "sfn_mock_config.json"
-
-# Generated state (pid files, logs, build cache, the synthesized assembly): gitignored.
-# Containers that mount the repository read-only point it elsewhere.
-STATE_DIR = Path(os.environ.get("TESTBED_STATE_DIR") or ROOT / ".testbed")

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from testbed import probes, settings
+from testbed.config import Config
 from testbed.deploy.report import SeedReport
 from testbed.stacks.base import Stack
 from testbed.stacks.embedded import EmbeddedStack
@@ -41,6 +42,11 @@ TEST_EMULATOR_ENV = {
     "SFN_WAIT_SCALE": "0",
     "TESTBED_ALLOWED_HOSTS_EXTRA": "169.254.169.254,[fd00:ec2::254],[::ffff:169.254.169.254]",
 }
+# The test stacks' configuration: built here, never by editing os.environ. Its allow-list extras
+# are the docker emulator's (TEST_EMULATOR_ENV): a seed from a test computes the same allow-list
+# as the stack's own, so "a second seed changes nothing" holds on both backends.
+TEST_CONFIG = Config.from_env().replace(
+    allowed_hosts_extra=tuple(TEST_EMULATOR_ENV["TESTBED_ALLOWED_HOSTS_EXTRA"].split(",")))
 # Building the images the first time takes minutes; starting from the cache 15-60 s.
 START_TIMEOUT_SECONDS = 900.0
 
@@ -153,7 +159,6 @@ class SharedStacks:
 
     def run_starter(self, backend: str) -> int:
         try:
-            os.environ.update(TEST_EMULATOR_ENV)  # the embedded stack is seeded from this process
             coordinates = _new_coordinates(backend, self.directory)
             _write(self._file(backend, "stack.json"), json.dumps(coordinates))
             stack = _stack(backend, coordinates, self.directory / backend)
@@ -177,12 +182,13 @@ def _new_coordinates(backend: str, directory: Path) -> dict[str, str | int]:
 
 def _stack(backend: str, coordinates: dict, env_dir: Path) -> Stack:
     if backend == "embedded":
-        return EmbeddedStack(run_dir=Path(coordinates["run_dir"]), emulator_port=coordinates["emulator_port"],
+        return EmbeddedStack(TEST_CONFIG, run_dir=Path(coordinates["run_dir"]),
+                             emulator_port=coordinates["emulator_port"],
                              mockapi_port=coordinates["mockapi_port"], extra_env=TEST_EMULATOR_ENV)
     from testbed.stacks.docker_stack import DockerStack  # testcontainers only when needed
 
     # Each process writes its own Compose env file (same content): never one another's half-written file.
-    return DockerStack(project_name=coordinates["project_name"], emulator_port=0, mockapi_port=0,
+    return DockerStack(TEST_CONFIG, project_name=coordinates["project_name"], emulator_port=0, mockapi_port=0,
                        emulator_env=TEST_EMULATOR_ENV, run_dir=env_dir)
 
 

@@ -91,7 +91,7 @@ class Testbed:
     def client(self, service: str) -> Any:
         """One client per service and stack, made once: creating a boto3 client costs ~10 ms of
         CPU, and the tests ask for one several times each (boto3 clients are thread-safe)."""
-        return _client(service, self.stack.endpoints.aws)
+        return _client(service, self.stack.target)
 
     def run(self, template: str, method: str, params: dict[str, Any] | None = None,
             timeout: float = 90.0, test_case: str | None = None) -> executions.ExecutionResult:
@@ -166,8 +166,8 @@ class Testbed:
 
 
 @functools.cache
-def _client(service: str, endpoint: str) -> Any:
-    return aws.client(service, endpoint=endpoint)
+def _client(service: str, target: aws.Target) -> Any:
+    return aws.client(service, target)
 
 
 def _nowhere() -> Path:

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from testbed import settings
+from testbed.config import Config
 from testbed.coverage import graph, html, report
 
 
@@ -14,7 +15,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fail-under", type=float, default=None, metavar="PERCENT",
                         help="exit 1 if fewer transitions are covered")
     args = parser.parse_args(argv)
-    directory = settings.STATE_DIR / "reports"
+    directory = Config.from_env().reports_dir
     records = report.load_records(directory / report.DATA_FILE)
     if not records:
         print(f"error: no recorded executions in {directory / report.DATA_FILE}; run `make test` first",

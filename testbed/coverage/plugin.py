@@ -14,7 +14,6 @@ and reports once, for the whole run.
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 from collections.abc import Generator
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from testbed import settings
+from testbed.config import Config
 from testbed.coverage import attribution, graph, html, report
 from testbed.runs import executions
 from testbed.stacks.base import Stack, StackError
@@ -65,6 +65,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 _WORKER_OUTPUT_KEY = "sfn_cov_records"
+_CONFIG = pytest.StashKey[Config]()
 
 
 def _is_xdist_worker(config: pytest.Config) -> bool:
@@ -73,7 +74,9 @@ def _is_xdist_worker(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     worker = _is_xdist_worker(config)
-    recorder = Recorder(None if worker else settings.STATE_DIR / "reports" / report.DATA_FILE)
+    harness = Config.from_env()  # this plugin is an edge: the one read of the environment here
+    config.stash[_CONFIG] = harness
+    recorder = Recorder(None if worker else harness.reports_dir / report.DATA_FILE)
     config.stash[_KEY] = recorder
     executions.add_listener(recorder)
 
@@ -104,8 +107,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
 
 def _threshold(config: pytest.Config) -> float | None:
     value: float | None = config.getoption("--sfn-cov-fail-under")
-    if value is None and os.environ.get("TESTBED_SFN_COV_FAIL_UNDER"):
-        value = float(os.environ["TESTBED_SFN_COV_FAIL_UNDER"])
+    if value is None:
+        value = config.stash[_CONFIG].sfn_cov_fail_under
     return value
 
 

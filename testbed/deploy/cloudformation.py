@@ -40,24 +40,24 @@ class DeployResult:
     outputs: dict[str, str] = field(default_factory=dict)
 
 
-def deploy(assembly_dir: Path, parameters: dict[str, str], endpoint: str | None,
+def deploy(assembly_dir: Path, parameters: dict[str, str], target: aws.Target,
            stack_name: str = settings.STACK_NAME) -> DeployResult:
     """Deploy the assembly's stack (its files are named for settings.STACK_NAME) as `stack_name`."""
     artifact = settings.STACK_NAME
     template_text = (assembly_dir / f"{artifact}.template.json").read_text()
     assets = json.loads((assembly_dir / f"{artifact}.assets.json").read_text())
-    cloudformation = aws.client("cloudformation", endpoint=endpoint)
-    account = aws.client("sts", endpoint=endpoint).get_caller_identity()["Account"]
+    cloudformation = aws.client("cloudformation", target)
+    account = aws.client("sts", target).get_caller_identity()["Account"]
     region = cloudformation.meta.region_name
     result = DeployResult()
 
-    published = publish_assets(assembly_dir, assets, account, region, endpoint)
+    published = publish_assets(assembly_dir, assets, account, region, target)
     wanted_parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in sorted(parameters.items())]
     current = _describe(cloudformation, stack_name)
     if current is None or current["StackStatus"] == "ROLLBACK_COMPLETE":
         if current is not None:  # a failed first create can only be deleted, as on AWS
             _delete(cloudformation, stack_name)
-        guards.refuse_foreign_resources(endpoint, stack_name)
+        guards.refuse_foreign_resources(target, stack_name)
         cloudformation.create_stack(StackName=stack_name, TemplateBody=template_text, Parameters=wanted_parameters,
                                     Capabilities=["CAPABILITY_NAMED_IAM"])
         _wait(cloudformation, stack_name, "CREATE_COMPLETE")
@@ -77,15 +77,15 @@ def deploy(assembly_dir: Path, parameters: dict[str, str], endpoint: str | None,
             result.changed.append(f"stack {stack_name}: updated")
     described = _describe(cloudformation, stack_name) or {}
     result.outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
-    guards.check_function(endpoint, json.loads(template_text), published)
+    guards.check_function(target, json.loads(template_text), published)
     return result
 
 
 def publish_assets(assembly_dir: Path, assets: dict[str, Any], account: str, region: str,
-                   endpoint: str | None) -> dict[str, PublishedAsset]:
+                   target: aws.Target) -> dict[str, PublishedAsset]:
     """Upload every file asset (a zip of a folder, or a file) once; keys are content hashes."""
-    s3 = aws.client("s3", endpoint=endpoint)
-    ssm = aws.client("ssm", endpoint=endpoint)
+    s3 = aws.client("s3", target)
+    ssm = aws.client("ssm", target)
     published: dict[str, PublishedAsset] = {}
     buckets: set[str] = set()
     for asset_id, asset in assets.get("files", {}).items():

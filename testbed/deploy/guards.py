@@ -22,9 +22,9 @@ FUNCTION_UPDATE_TIMEOUT_SECONDS = 60.0
 _NOT_FOUND = ("ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException", "StateMachineDoesNotExist")
 
 
-def refuse_foreign_resources(endpoint: str | None, stack_name: str) -> None:
+def refuse_foreign_resources(target: aws.Target, stack_name: str) -> None:
     """Before creating the stack: nothing may already exist under the stack's physical names."""
-    found = [label for label, exists in _named_resources(endpoint) if exists()]
+    found = [label for label, exists in _named_resources(target) if exists()]
     if found:
         raise CheckError(
             f"stack {stack_name} does not exist, but resources with its names do: {', '.join(found)}. "
@@ -33,12 +33,12 @@ def refuse_foreign_resources(endpoint: str | None, stack_name: str) -> None:
             "fresh emulator (`make down && make up`).")
 
 
-def _named_resources(endpoint: str | None) -> list[tuple[str, Any]]:
-    dynamodb = aws.client("dynamodb", endpoint=endpoint)
-    lambda_ = aws.client("lambda", endpoint=endpoint)
-    iam = aws.client("iam", endpoint=endpoint)
-    sfn = aws.client("stepfunctions", endpoint=endpoint)
-    logs = aws.client("logs", endpoint=endpoint)
+def _named_resources(target: aws.Target) -> list[tuple[str, Any]]:
+    dynamodb = aws.client("dynamodb", target)
+    lambda_ = aws.client("lambda", target)
+    iam = aws.client("iam", target)
+    sfn = aws.client("stepfunctions", target)
+    logs = aws.client("logs", target)
 
     def probe(call: Any, **kwargs: Any) -> Any:
         def exists() -> bool:
@@ -69,10 +69,10 @@ def _named_resources(endpoint: str | None) -> list[tuple[str, Any]]:
     ]
 
 
-def check_function(endpoint: str | None, template: dict[str, Any], published: dict[str, PublishedAsset]) -> None:
+def check_function(target: aws.Target, template: dict[str, Any], published: dict[str, PublishedAsset]) -> None:
     """After the stack is complete: the function is updated, and runs the published code."""
     keys = {asset.key: asset for asset in published.values()}
-    lambda_ = aws.client("lambda", endpoint=endpoint)
+    lambda_ = aws.client("lambda", target)
     for resource in template.get("Resources", {}).values():
         if resource.get("Type") != "AWS::Lambda::Function":
             continue

@@ -2,7 +2,7 @@
 
 Infrastructure comes from one place, the CDK app in infra/: `seed` synthesizes it (skipped
 when unchanged, `testbed.deploy.synth`), deploys the assembly through the emulator's CloudFormation
-(`testbed.deploy`), then writes the templates (data, not infrastructure). Everything is
+(`testbed.deploy.cloudformation`), then writes the templates (data, not infrastructure). Everything is
 validated before the first write (template files, the ASL file, the template), so a bad input
 leaves the stack as it was. The items of files deleted from the folder are deleted
 (`testbed.deploy.template_table`). Deploys to one emulator are serialized by a file lock. A second run
@@ -12,17 +12,17 @@ reports that nothing changed.
 from __future__ import annotations
 
 import fcntl
-import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from generic_api_call import destinations
 from generic_api_call.errors import RenderError
 from testbed import aws, settings
+from testbed.config import Config
 from testbed.deploy import cloudformation, synth, template_table, templates
 from testbed.deploy.report import SeedReport
 
@@ -34,13 +34,17 @@ class SeedError(RuntimeError):
 @dataclass(frozen=True)
 class SeedConfig:
     api_base_url: str  # where the Lambda reaches the external API (the mock API locally)
-    endpoint: str | None = None  # AWS endpoint; None: AWS_ENDPOINT_URL from the environment
+    endpoint: str | None = None  # the emulator; None: the configuration's AWS_ENDPOINT_URL
     templates_dir: Path = settings.TEMPLATES_DIR
     templates_only: bool = False  # templates only; the stack must be deployed already
     assembly: Path | None = None  # a synthesized cloud assembly; None: synthesize infra/ (needs Node)
     source_root: Path = settings.ROOT  # the source tree whose infra/ is synthesized (tests: a copy)
     log_level: str = "INFO"
-    lock_dir: Path | None = None  # where deploy locks live; None: <state dir>/locks
+    config: Config = field(default_factory=Config)  # the harness's (state folder, region, allow-list extras)
+
+    @property
+    def target(self) -> aws.Target:
+        return aws.Target.of(self.config, self.endpoint)
 
     @property
     def folder(self) -> str:
@@ -51,24 +55,25 @@ class SeedConfig:
 def validate(config: SeedConfig) -> list[templates.TemplateFile]:
     """Every template file, checked as the Lambda would use it; raises before any write."""
     template_files = templates.load_dir(config.templates_dir, config.folder)
-    templates.check_destinations(template_files, config.api_base_url, allowed_hosts(config.api_base_url))
+    allowed = allowed_hosts(config.api_base_url, config.config.allowed_hosts_extra)
+    templates.check_destinations(template_files, config.api_base_url, allowed)
     return template_files
 
 
 def seed(config: SeedConfig) -> SeedReport:
     template_files = validate(config)
-    dynamodb = aws.client("dynamodb", endpoint=config.endpoint)
+    dynamodb = aws.client("dynamodb", config.target)
     report = SeedReport()
     with deploy_lock(config):
         if config.templates_only:
             _require_table(dynamodb)
         else:
-            assembly = config.assembly or synth.synthesize(root=config.source_root).directory
+            assembly = config.assembly or synth.synthesize(config.config, root=config.source_root).directory
             result = cloudformation.deploy(assembly, {
                 settings.PARAM_API_BASE_URL: config.api_base_url,
-                settings.PARAM_ALLOWED_HOSTS: allowed_hosts(config.api_base_url),
+                settings.PARAM_ALLOWED_HOSTS: allowed_hosts(config.api_base_url, config.config.allowed_hosts_extra),
                 settings.PARAM_LOG_LEVEL: config.log_level,
-            }, config.endpoint)
+            }, config.target)
             report.changed += result.changed
             report.unchanged += result.unchanged
             report.state_machine_arn = result.outputs.get(settings.OUTPUT_STATE_MACHINE_ARN, "")
@@ -76,16 +81,16 @@ def seed(config: SeedConfig) -> SeedReport:
         report.changed += written.changed
         report.unchanged += written.unchanged
     if not report.state_machine_arn:
-        report.state_machine_arn = _state_machine_arn(config.endpoint)
+        report.state_machine_arn = aws.state_machine_arn(config.target, settings.STATE_MACHINE_NAME)
     return report
 
 
 @contextmanager
 def deploy_lock(config: SeedConfig) -> Iterator[None]:
     """One deploy at a time per emulator endpoint (two first deploys would both create the stack)."""
-    lock_dir = config.lock_dir or settings.STATE_DIR / "locks"
+    lock_dir = config.config.locks_dir
     lock_dir.mkdir(parents=True, exist_ok=True)
-    target = config.endpoint or aws.endpoint_url() or "aws"
+    target = config.target.endpoint or "aws"
     path = lock_dir / f"deploy-{re.sub(r'[^A-Za-z0-9]+', '_', target)}.lock"
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file is closed
@@ -100,12 +105,7 @@ def _require_table(dynamodb: Any) -> None:
                         "(`make up`, or `testbed seed` without --templates-only)") from exc
 
 
-def _state_machine_arn(endpoint: str | None) -> str:
-    account = aws.client("sts", endpoint=endpoint).get_caller_identity()["Account"]
-    return f"arn:aws:states:{aws.region()}:{account}:stateMachine:{settings.STATE_MACHINE_NAME}"
-
-
-def allowed_hosts(api_base_url: str) -> str:
+def allowed_hosts(api_base_url: str, extra: Sequence[str] = ()) -> str:
     """The Lambda's destination allow-list: the API's host and port, plus configured extras.
 
     The origin is read by the Lambda's own rule (`destinations.origin_of`), so the seed and the
@@ -116,5 +116,4 @@ def allowed_hosts(api_base_url: str) -> str:
     except RenderError as exc:
         raise SeedError(f"--api-base-url {api_base_url!r}: {exc}") from None
     own = destinations.hostport(origin.host, origin.port)
-    extra = [h.strip() for h in os.environ.get("TESTBED_ALLOWED_HOSTS_EXTRA", "").split(",") if h.strip()]
     return ",".join([own, *extra])

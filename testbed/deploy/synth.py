@@ -15,7 +15,6 @@ import fcntl
 import hashlib
 import importlib.util
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from testbed import settings
+from testbed.config import Config
 from testbed.deploy import lint
 
 # The emulator's context: `make down` must leave nothing behind.
@@ -67,7 +67,7 @@ def _generated(parts: tuple[str, ...]) -> bool:
 
 
 def synthesize(
-    outdir: Path | None = None, context: dict[str, str] | None = None, *, force: bool = False,
+    config: Config, outdir: Path | None = None, context: dict[str, str] | None = None, *, force: bool = False,
     root: Path = settings.ROOT,
 ) -> Assembly:
     """The assembly for `context` in `outdir` (default .testbed/cdk.out), synthesized if stale.
@@ -75,19 +75,19 @@ def synthesize(
     `root` is the source tree whose infra/ app runs (its config finds lambdas/ and statemachines/
     beside it): this checkout, or a copy (the tests edit copies, never the working tree).
     """
-    outdir = outdir or default_outdir(root)
+    outdir = outdir or default_outdir(config, root)
     context = dict(EMULATOR_CONTEXT if context is None else context)
     wanted = inputs_hash(context, root)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     # One synth per output folder at a time (a test session and `make up` may race).
-    lock_dir = settings.STATE_DIR / "locks"
+    lock_dir = config.locks_dir
     lock_dir.mkdir(parents=True, exist_ok=True)
     lock_name = hashlib.sha256(str(outdir.resolve()).encode()).hexdigest()[:16]
     with (lock_dir / f"synth-{lock_name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not force and _current(outdir, wanted):
             return Assembly(outdir, synthesized=False)
-        return _synthesize(outdir, context, wanted, root)
+        return _synthesize(config, outdir, context, wanted, root)
 
 
 def is_current(outdir: Path, context: dict[str, str], root: Path = settings.ROOT) -> bool:
@@ -110,19 +110,19 @@ def _stamp(outdir: Path, wanted: str) -> str:
     return f"{wanted} {digest.hexdigest()}"
 
 
-def default_outdir(root: Path = settings.ROOT) -> Path:
+def default_outdir(config: Config, root: Path = settings.ROOT) -> Path:
     """The emulator's assembly: in the state folder for this checkout, in its own for a copy."""
     if root.resolve() == settings.ROOT.resolve():
-        return settings.STATE_DIR / "cdk.out"
+        return config.emulator_assembly_dir
     return root / ".testbed" / "cdk.out"
 
 
-def _synthesize(outdir: Path, context: dict[str, str], wanted: str, root: Path) -> Assembly:
+def _synthesize(config: Config, outdir: Path, context: dict[str, str], wanted: str, root: Path) -> Assembly:
     _check_tools()
     # Synthesize beside the target and swap: a failed synth never leaves a half assembly.
     staging = Path(tempfile.mkdtemp(prefix="cdk.out-", dir=outdir.parent))
     env = {
-        **os.environ,
+        **config.environ,
         "CDK_OUTDIR": str(staging),
         "CDK_CONTEXT_JSON": json.dumps(context),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
@@ -130,7 +130,7 @@ def _synthesize(outdir: Path, context: dict[str, str], wanted: str, root: Path) 
         # WebAssembly) took ~10 s of CPU, more than half of a synth; check_assembly below runs
         # cfn-lint, the same kind of checks, on every assembly kept. `cdk synth` keeps it on.
         "CDK_VALIDATION": "false",
-        "TESTBED_STATE_DIR": str(settings.STATE_DIR),
+        "TESTBED_STATE_DIR": str(config.state_dir),
     }
     result = subprocess.run([sys.executable, str(root / "infra" / "app.py")], env=env,
                             capture_output=True, text=True, check=False, cwd=root / "infra")

@@ -38,7 +38,7 @@ def deploy_templates(stack: Stack, templates_dir: Path, root: Path = settings.RO
     """Templates only: validated as the seed does, written where they differ from the table (and
     deleted where a file is gone). `root`: the source tree they are in, which names the folder."""
     return seed(SeedConfig(api_base_url=stack.endpoints.mockapi_for_lambda, endpoint=stack.endpoints.aws,
-                           templates_dir=templates_dir, templates_only=True, source_root=root))
+                           config=stack.config, templates_dir=templates_dir, templates_only=True, source_root=root))
 
 
 def deploy_infrastructure(stack: Stack, root: Path = settings.ROOT,
@@ -48,7 +48,7 @@ def deploy_infrastructure(stack: Stack, root: Path = settings.ROOT,
     built into its image, which never sees an edit; the Lambda bundle is built for the Lambda's
     platform, not this machine's, so the one built here runs in the container too.)"""
     return seed(SeedConfig(api_base_url=stack.endpoints.mockapi_for_lambda, endpoint=stack.endpoints.aws,
-                           templates_dir=templates_dir, source_root=root))
+                           config=stack.config, templates_dir=templates_dir, source_root=root))
 
 
 @dataclass

@@ -17,7 +17,7 @@ from generic_api_call.trace import trace_id_for
 from testbed import settings
 from testbed.runs.timeline import Timeline, build
 
-LOG_GROUP = f"/aws/lambda/{settings.FUNCTION_NAME}"
+LOG_GROUP = settings.LOG_GROUP_NAME
 _START = re.compile(r"^START RequestId: (\S+)")
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
-from testbed import settings
+from testbed.config import Config
 from testbed.stacks.base import Stack, StackError
 
 BACKENDS = ("embedded", "docker")
-_LAST_BACKEND = settings.STATE_DIR / "backend"
 
 
 def docker_available() -> bool:
@@ -23,11 +21,12 @@ def docker_available() -> bool:
     return probe.returncode == 0
 
 
-def resolve(name: str | None = None) -> str:
-    name = (name or os.environ.get("BACKEND") or "auto").strip().lower()
+def resolve(config: Config, name: str | None = None) -> str:
+    """`name` (a --backend argument), else the configuration's BACKEND."""
+    name = (name or config.backend or "auto").strip().lower()
     if name == "auto":
         # `down` and `status` act on the backend that `up` used last.
-        last = _LAST_BACKEND.read_text().strip() if _LAST_BACKEND.is_file() else ""
+        last = config.backend_file.read_text().strip() if config.backend_file.is_file() else ""
         if last in BACKENDS:
             return last
         return "docker" if docker_available() else "embedded"
@@ -36,21 +35,21 @@ def resolve(name: str | None = None) -> str:
     return name
 
 
-def remember(name: str) -> None:
-    _LAST_BACKEND.parent.mkdir(parents=True, exist_ok=True)
-    _LAST_BACKEND.write_text(f"{name}\n")
+def remember(config: Config, name: str) -> None:
+    config.backend_file.parent.mkdir(parents=True, exist_ok=True)
+    config.backend_file.write_text(f"{name}\n")
 
 
-def forget() -> None:
-    _LAST_BACKEND.unlink(missing_ok=True)
+def forget(config: Config) -> None:
+    config.backend_file.unlink(missing_ok=True)
 
 
-def make_stack(name: str | None = None) -> Stack:
-    resolved = resolve(name)
+def make_stack(config: Config, name: str | None = None) -> Stack:
+    resolved = resolve(config, name)
     if resolved == "docker":
         from testbed.stacks.docker_stack import DockerStack
 
-        return DockerStack()
+        return DockerStack(config)
     from testbed.stacks.embedded import EmbeddedStack
 
-    return EmbeddedStack()
+    return EmbeddedStack(config)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from testbed import settings
+from testbed import aws, settings
+from testbed.config import Config
 from testbed.deploy.report import SeedReport
 
 
@@ -26,6 +27,12 @@ class Endpoints:
 
 class Stack(ABC):
     name: str
+    config: Config  # set by each backend's __init__
+
+    @property
+    def target(self) -> aws.Target:
+        """The stack's emulator as an AWS client target."""
+        return aws.Target(self.endpoints.aws, self.config.region, self.config.has_credentials)
 
     @property
     @abstractmethod
@@ -58,7 +65,7 @@ class Stack(ABC):
         example = '{"templateName": "get_user", "method": "GET", "params": {"user_id": "42", "fields": "name,email"}}'
         return "\n".join([
             f"Stack '{self.name}' is up.",
-            f"  AWS emulator    {e.aws}   (region {_region()}, any credentials)",
+            f"  AWS emulator    {e.aws}   (region {self.config.region}, any credentials)",
             f"  mock API        {e.mockapi}   (journal: {e.mockapi}/__admin/requests)",
             f"  table           {settings.TABLE_NAME}",
             f"  lambda          {settings.FUNCTION_NAME}",
@@ -75,8 +82,3 @@ class Stack(ABC):
             f"  curl -s {e.mockapi}/__admin/requests",
         ])
 
-
-def _region() -> str:
-    from testbed import aws
-
-    return aws.region()

@@ -8,7 +8,6 @@ several stacks (a user's and the tests') can run side by side.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,14 +16,15 @@ from testcontainers.compose import DockerCompose
 from testcontainers.core.exceptions import ContainerIsNotRunning
 
 from testbed import settings
+from testbed.config import DEFAULT_EMULATOR_PORT, DEFAULT_MOCKAPI_PORT, LOCALHOST, Config
 from testbed.deploy.report import SeedReport
 from testbed.stacks.base import Endpoints, Stack, StackError
 
 DEFAULT_PROJECT = "api-template-testbed"
 OFFICIAL_PYTHON_IMAGE = "python:3.11-slim"
 LOCAL_BASE_IMAGE = "testbed/python-base:3.11"  # what `make base-image` builds
-EMULATOR_PORT = 4566
-MOCKAPI_PORT = 8080
+EMULATOR_PORT = DEFAULT_EMULATOR_PORT  # inside the containers
+MOCKAPI_PORT = DEFAULT_MOCKAPI_PORT
 SEED_HOOK = "/etc/localstack/init/ready.d/10-seed.sh"
 SEED_REPORT = "/tmp/testbed-seed-report.json"  # the hook's report of the seed it made at start
 SERVICES = ("emulator", "mockapi")
@@ -35,35 +35,48 @@ class DockerStack(Stack):
 
     def __init__(
         self,
+        config: Config | None = None,
         project_name: str = DEFAULT_PROJECT,
         emulator_port: int | None = None,
         mockapi_port: int | None = None,
         emulator_env: dict[str, str] | None = None,
         run_dir: Path | None = None,
     ) -> None:
-        """Ports: None = the defaults or TESTBED_*_PORT; 0 = any free port."""
+        """Ports: None = the configuration's; 0 = any free port."""
+        self.config = config or Config()
         self.project_name = project_name
         self._endpoints: Endpoints | None = None
         self._seeded_by_start = False  # this object's `start` started the emulator: its hook seeded
-        self.run_dir = run_dir or settings.STATE_DIR / "docker" / project_name
+        self.run_dir = run_dir or self.config.run_dir("docker", project_name)
         variables = {
             "COMPOSE_PROJECT_NAME": project_name,
             "TESTBED_NETWORK": project_name,
-            "TESTBED_EMULATOR_PORT": str(_port(emulator_port, "TESTBED_EMULATOR_PORT", EMULATOR_PORT)),
-            "TESTBED_MOCKAPI_PORT": str(_port(mockapi_port, "TESTBED_MOCKAPI_PORT", MOCKAPI_PORT)),
-            "PYTHON_IMAGE": python_image(),
+            "TESTBED_EMULATOR_PORT": str(self.config.emulator_port if emulator_port is None else emulator_port),
+            "TESTBED_MOCKAPI_PORT": str(self.config.mockapi_port if mockapi_port is None else mockapi_port),
+            "TESTBED_ALLOWED_HOSTS_EXTRA": ",".join(self.config.allowed_hosts_extra),
+            # The base image is looked for (`docker image inspect`) only when a start builds.
+            "PYTHON_IMAGE": self.config.python_image or OFFICIAL_PYTHON_IMAGE,
             **(emulator_env or {}),
         }
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        env_file = self.run_dir / "compose.env"
-        env_file.write_text("".join(f"{key}={value}\n" for key, value in sorted(variables.items())))
-        self.compose = DockerCompose(
+        self._variables = variables
+        self._env_file = self.run_dir / "compose.env"
+    @property
+    def compose(self) -> DockerCompose:
+        """Compose for this stack's project; its env file is written on first use, not by __init__."""
+        if not self._env_file.is_file():
+            self._write_env_file(self._variables["PYTHON_IMAGE"])
+        return DockerCompose(
             context=str(settings.ROOT),
             compose_file_name="docker-compose.yml",
-            env_file=str(env_file),
+            env_file=str(self._env_file),
             build=True,
             wait=True,
         )
+
+    def _write_env_file(self, image: str) -> None:
+        variables = {**self._variables, "PYTHON_IMAGE": image}
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._env_file.write_text("".join(f"{key}={value}\n" for key, value in sorted(variables.items())))
 
     @property
     def endpoints(self) -> Endpoints:
@@ -78,14 +91,15 @@ class DockerStack(Stack):
                 raise StackError(f"the docker stack is not fully running ({exc}): `make status`, then "
                                  "`make down` and `make up`") from exc
             self._endpoints = Endpoints(
-                aws=f"http://127.0.0.1:{emulator}",
-                mockapi=f"http://127.0.0.1:{mockapi}",
+                aws=f"http://{LOCALHOST}:{emulator}",
+                mockapi=f"http://{LOCALHOST}:{mockapi}",
                 mockapi_for_lambda=f"http://mockapi:{MOCKAPI_PORT}",
             )
         return self._endpoints
 
     def start(self) -> None:
         self._endpoints = None
+        self._write_env_file(python_image(self.config))
         self._build()
         # The hook runs when the emulator starts; a running one keeps an earlier start's report.
         emulator_was_running = self.service_states()["emulator"] == "running"
@@ -171,10 +185,10 @@ class DockerStack(Stack):
         return f"last lines of the services' logs:\n{tail}"
 
 
-def python_image() -> str:
+def python_image(config: Config) -> str:
     """PYTHON_IMAGE if set; else the local base image when only it is present (no registry)."""
-    if os.environ.get("PYTHON_IMAGE"):
-        return os.environ["PYTHON_IMAGE"]
+    if config.python_image:
+        return config.python_image
     if not _image_present(OFFICIAL_PYTHON_IMAGE) and _image_present(LOCAL_BASE_IMAGE):
         return LOCAL_BASE_IMAGE
     return OFFICIAL_PYTHON_IMAGE
@@ -184,13 +198,3 @@ def _image_present(image: str) -> bool:
     probe = subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False)
     return probe.returncode == 0
 
-
-def _port(value: int | None, variable: str, default: int) -> int:
-    if value is not None:
-        return value
-    text = os.environ.get(variable)
-    if not text:
-        return default
-    if not text.isdigit() or int(text) > 65535:
-        raise StackError(f"{variable}={text!r} is not a port number (0-65535)")
-    return int(text)

@@ -8,19 +8,17 @@ the processes that `start` started.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
 
-from testbed import aws, probes, settings
+from testbed import probes, settings
+from testbed.config import Config
 from testbed.deploy.report import SeedReport
 from testbed.deploy.seed import SeedConfig, seed
 from testbed.stacks.base import Endpoints, Stack, StackError
 from testbed.stacks.processes import ManagedProcess
 
-DEFAULT_EMULATOR_PORT = 4566
-DEFAULT_MOCKAPI_PORT = 8080
 READY_TIMEOUT_SECONDS = 60.0
 
 
@@ -29,12 +27,14 @@ class EmbeddedStack(Stack):
 
     def __init__(
         self,
+        config: Config | None = None,
         run_dir: Path | None = None,
         emulator_port: int | None = None,
         mockapi_port: int | None = None,
         extra_env: dict[str, str] | None = None,
     ) -> None:
-        self.run_dir = run_dir or settings.STATE_DIR / "embedded"
+        self.config = config or Config()
+        self.run_dir = run_dir or self.config.run_dir("embedded")
         # Everything the emulator writes to temp (one folder per Lambda worker, ~4 MB each)
         # stays under the run dir, and `stop` removes it.
         self.tmp_dir = self.run_dir / "tmp"
@@ -43,10 +43,8 @@ class EmbeddedStack(Stack):
         # A stack already running from this run dir keeps its ports, so `up` and `down` find it.
         running = self.emulator.running_pid() or self.mockapi.running_pid()
         saved = self._saved_ports() if running else {}
-        self.emulator_port = emulator_port or saved.get("emulator") or _env_port(
-            "TESTBED_EMULATOR_PORT", DEFAULT_EMULATOR_PORT)
-        self.mockapi_port = mockapi_port or saved.get("mockapi") or _env_port(
-            "TESTBED_MOCKAPI_PORT", DEFAULT_MOCKAPI_PORT)
+        self.emulator_port = emulator_port or saved.get("emulator") or self.config.emulator_port
+        self.mockapi_port = mockapi_port or saved.get("mockapi") or self.config.mockapi_port
         self.extra_env = extra_env or {}
 
     @property
@@ -76,7 +74,7 @@ class EmbeddedStack(Stack):
                 self.mockapi.start(
                     [sys.executable, "-m", "mockapi", "--host", "127.0.0.1", "--port", str(self.mockapi_port),
                      "--stubs", str(settings.MOCKAPI_STUBS)],
-                    dict(os.environ), settings.ROOT,
+                    dict(self.config.environ), settings.ROOT,
                 )
                 started.append(self.mockapi)
             self._wait_ready()
@@ -91,7 +89,8 @@ class EmbeddedStack(Stack):
         shutil.rmtree(self.tmp_dir, ignore_errors=True)
 
     def seed(self) -> SeedReport:
-        return seed(SeedConfig(api_base_url=self.endpoints.mockapi_for_lambda, endpoint=self.endpoints.aws))
+        return seed(SeedConfig(api_base_url=self.endpoints.mockapi_for_lambda, endpoint=self.endpoints.aws,
+                               config=self.config))
 
     def emulator_logs(self) -> str:
         try:
@@ -113,12 +112,12 @@ class EmbeddedStack(Stack):
         )
 
     def _emulator_env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        env = dict(self.config.environ)
         env.update({
             "GATEWAY_PORT": str(self.emulator_port),
             "BIND_HOST": "127.0.0.1",
-            "MINISTACK_REGION": aws.region(),
-            "AWS_DEFAULT_REGION": aws.region(),
+            "MINISTACK_REGION": self.config.region,
+            "AWS_DEFAULT_REGION": self.config.region,
             "LOG_LEVEL": env.get("LOG_LEVEL", "INFO"),
             "SFN_MOCK_CONFIG": str(settings.SFN_MOCK_CONFIG),
             "TMPDIR": str(self.tmp_dir),
@@ -141,11 +140,3 @@ class EmbeddedStack(Stack):
         except (OSError, ValueError, AttributeError):
             return {}
 
-
-def _env_port(variable: str, default: int) -> int:
-    value = os.environ.get(variable)
-    if not value:
-        return default
-    if not value.isdigit() or not 0 < int(value) < 65536:
-        raise StackError(f"{variable}={value!r} is not a port number (1-65535)")
-    return int(value)

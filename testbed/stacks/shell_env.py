@@ -12,13 +12,12 @@ from __future__ import annotations
 import shlex
 from urllib.parse import urlsplit
 
-from testbed import aws
 from testbed.stacks.base import Stack
 
 
 def variables(stack: Stack) -> dict[str, str]:
     endpoints = stack.endpoints
-    region = aws.region()
+    region = stack.config.region
     return {
         "AWS_ENDPOINT_URL": endpoints.aws,
         "AWS_REGION": region,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from testbed import settings
+from testbed.config import Config
 from testbed.deploy import synth
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -37,7 +38,7 @@ def assembly() -> synth.Assembly:
     (it raises on a finding), and re-synthesizes whenever an input changed (infra/, the Lambda,
     the ASL): a kept one is as checked as a new one, and costs nothing (a synth is ~8 s of CPU).
     """
-    return synth.synthesize(settings.ROOT / "infra" / "cdk.out", context={})
+    return synth.synthesize(Config(), settings.ROOT / "infra" / "cdk.out", context={})
 
 
 @pytest.fixture(scope="session")

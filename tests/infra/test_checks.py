@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from testbed import settings
+from testbed.config import Config
 from testbed.deploy import lint, synth
 from tests.infra.conftest import INFRA_GROUP
 
@@ -47,7 +48,7 @@ def test_cfn_lint_findings_are_refused(template_json: dict, tmp_path: Path) -> N
 
 
 def test_synth_is_skipped_when_inputs_are_unchanged(assembly: synth.Assembly) -> None:
-    again = synth.synthesize(assembly.directory, context={})
+    again = synth.synthesize(Config(), assembly.directory, context={})
     assert again.synthesized is False
     assert synth.inputs_hash({}) != synth.inputs_hash(synth.EMULATOR_CONTEXT)
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from api_stack import config
+from testbed.config import Config
 from testbed.deploy import synth
 from tests.infra.conftest import INFRA_GROUP, asset_dir, resources_of
 
@@ -46,7 +47,7 @@ def test_table_keys_billing_and_retention_on_aws(template: Any) -> None:
 
 
 def test_the_emulator_context_destroys_the_table_with_the_stack() -> None:
-    emulator = synth.synthesize()  # .testbed/cdk.out: what `make up` deploys (reused when unchanged)
+    emulator = synth.synthesize(Config())  # .testbed/cdk.out: what `make up` deploys (reused when unchanged)
     (table,) = resources_of(json.loads(emulator.template_path.read_text()), "AWS::DynamoDB::Table").values()
     assert table["DeletionPolicy"] == "Delete"
 

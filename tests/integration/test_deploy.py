@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from testbed import aws, settings
+from testbed.config import Config
 from testbed.deploy import cloudformation, guards, packaging, synth
 from testbed.deploy.report import SeedReport
 from testbed.deploy.seed import SeedConfig, seed
@@ -44,9 +45,9 @@ def test_describe_stacks_shows_the_stack_and_the_resources_the_tests_use(testbed
 
 
 def test_the_function_runs_the_published_asset_and_a_mismatch_is_refused(testbed: Bed) -> None:
-    code = _function_resource(synth.synthesize())["Properties"]["Code"]
+    code = _function_resource(synth.synthesize(testbed.stack.config))["Properties"]["Code"]
     account = testbed.client("sts").get_caller_identity()["Account"]
-    bucket = f"cdk-hnb659fds-assets-{account}-{aws.region()}"
+    bucket = f"cdk-hnb659fds-assets-{account}-{testbed.stack.config.region}"
     published = testbed.client("s3").get_object(Bucket=bucket, Key=code["S3Key"])["Body"].read()
     sha = base64.b64encode(hashlib.sha256(published).digest()).decode()
     function = testbed.client("lambda").get_function(FunctionName=settings.FUNCTION_NAME)["Configuration"]
@@ -56,13 +57,14 @@ def test_the_function_runs_the_published_asset_and_a_mismatch_is_refused(testbed
         "FunctionName": settings.FUNCTION_NAME, "Code": {"S3Key": code["S3Key"]}}}}}
     wrong = {"a": packaging.PublishedAsset(bucket, code["S3Key"], "not-the-deployed-code")}
     with pytest.raises(guards.CheckError, match="not the published asset"):
-        guards.check_function(testbed.stack.endpoints.aws, template, wrong)
+        guards.check_function(testbed.stack.target, template, wrong)
 
 
 def test_another_stack_with_the_same_names_is_refused(testbed: Bed) -> None:
+    assembly = synth.synthesize(testbed.stack.config).directory
     with pytest.raises(guards.CheckError) as refused:
-        cloudformation.deploy(synth.synthesize().directory, {"ApiBaseUrl": "http://x:1", "AllowedHosts": "x:1"},
-                      testbed.stack.endpoints.aws, stack_name="SomeOtherStack")
+        cloudformation.deploy(assembly, {"ApiBaseUrl": "http://x:1", "AllowedHosts": "x:1"},
+                      testbed.stack.target, stack_name="SomeOtherStack")
     message = str(refused.value)
     assert f"table {settings.TABLE_NAME}" in message and f"function {settings.FUNCTION_NAME}" in message
     assert "make down && make up" in message
@@ -77,7 +79,7 @@ def test_another_stack_with_the_same_names_is_refused(testbed: Bed) -> None:
 def test_a_parameter_change_updates_the_stack_and_the_function(testbed: Bed) -> None:
     endpoint = testbed.stack.endpoints.aws
     config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda, endpoint=endpoint,
-                        log_level="DEBUG")
+                        config=testbed.stack.config, log_level="DEBUG")
     try:
         assert seed(config).changed[0] == f"stack {settings.STACK_NAME}: updated"
         function = testbed.client("lambda").get_function_configuration(FunctionName=settings.FUNCTION_NAME)
@@ -102,20 +104,21 @@ def fresh_emulator(tmp_path: Path) -> Iterator[EmbeddedStack]:
 
 def test_resources_left_by_something_else_are_refused_by_name(fresh_emulator: EmbeddedStack, tmp_path: Path) -> None:
     endpoint = fresh_emulator.endpoints.aws
-    aws.client("dynamodb", endpoint=endpoint).create_table(
+    aws.client("dynamodb", fresh_emulator.target).create_table(
         TableName=settings.TABLE_NAME, BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"}])
-    config = SeedConfig(api_base_url=fresh_emulator.endpoints.mockapi, endpoint=endpoint, lock_dir=tmp_path)
+    config = SeedConfig(api_base_url=fresh_emulator.endpoints.mockapi, endpoint=endpoint,
+                        config=Config(state_dir=tmp_path))
     with pytest.raises(guards.CheckError, match=f"table {settings.TABLE_NAME}"):
         seed(config)
-    stacks = aws.client("cloudformation", endpoint=endpoint).describe_stacks()["Stacks"]
+    stacks = aws.client("cloudformation", fresh_emulator.target).describe_stacks()["Stacks"]
     assert [s for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"] == []
 
 
 def test_two_first_deploys_at_once_both_succeed(fresh_emulator: EmbeddedStack, tmp_path: Path) -> None:
     config = SeedConfig(api_base_url=fresh_emulator.endpoints.mockapi, endpoint=fresh_emulator.endpoints.aws,
-                        lock_dir=tmp_path)
+                        config=Config(state_dir=tmp_path))
     reports: list[SeedReport] = []
     errors: list[BaseException] = []
 

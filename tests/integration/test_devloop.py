@@ -19,6 +19,7 @@ from testbed import settings
 from testbed.deploy import synth, watch
 from testbed.runs import executions, timeline_sources
 from tests import support
+from tests.stacks import TEST_CONFIG
 from tests.support import unique
 
 pytestmark = pytest.mark.integration
@@ -103,8 +104,8 @@ def edited_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     of the watch's deploy, done before the test takes its stack (module scope: set up first)."""
     tree = support.source_copy(tmp_path_factory.mktemp("edited"))
     _probe(tree).write_text("# a change to the Lambda's code, made by tests/integration/test_devloop.py\n")
-    synth.synthesize(root=tree)
-    synth.synthesize()  # the working tree's, which the test deploys back at its end
+    synth.synthesize(TEST_CONFIG, root=tree)
+    synth.synthesize(TEST_CONFIG)  # the working tree's, which the test deploys back at its end
     return tree
 
 

@@ -43,7 +43,8 @@ def test_bad_template_is_rejected_and_nothing_is_written(testbed, tmp_path, bad_
 
     with pytest.raises(TemplateFileError) as raised:
         seed(SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
-                        endpoint=testbed.stack.endpoints.aws, templates_dir=tmp_path, templates_only=True))
+                        endpoint=testbed.stack.endpoints.aws,
+                        config=testbed.stack.config, templates_dir=tmp_path, templates_only=True))
 
     assert str(bad) in str(raised.value) and reason in str(raised.value)
     assert testbed.get_item(good_name, "POST") is None
@@ -71,7 +72,8 @@ def test_changed_template_is_updated_alone(testbed, tmp_path):
     target.write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/v1'\n")
     # Templates only: the docker backend's stack is deployed from the assembly in its image.
     config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
-                        endpoint=testbed.stack.endpoints.aws, templates_dir=tmp_path, templates_only=True)
+                        endpoint=testbed.stack.endpoints.aws,
+                        config=testbed.stack.config, templates_dir=tmp_path, templates_only=True)
 
     assert seed(config).changed == [f"template {name} GET: created ({target.name})"]
     target.write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/v2'\n")
@@ -85,7 +87,8 @@ def test_a_deleted_template_file_deletes_its_item_and_nothing_else(testbed, tmp_
     for name in (kept, gone):
         (tmp_path / f"{name}.GET.yaml").write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/x'\n")
     config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
-                        endpoint=testbed.stack.endpoints.aws, templates_dir=tmp_path, templates_only=True)
+                        endpoint=testbed.stack.endpoints.aws,
+                        config=testbed.stack.config, templates_dir=tmp_path, templates_only=True)
     seed(config)
     other = make_template(url="{{ base_url }}/other")
 
@@ -110,6 +113,7 @@ def test_full_seed_rejects_bad_template_before_any_write(testbed, tmp_path):
 
     with pytest.raises(TemplateFileError, match="missing required field 'url'"):
         seed(SeedConfig(api_base_url="http://unused.invalid", endpoint=testbed.stack.endpoints.aws,
+                        config=testbed.stack.config,
                         templates_dir=tmp_path))
 
     assert testbed.get_item(name, "GET") is None

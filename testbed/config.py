@@ -1,0 +1,137 @@
+"""The harness's configuration, read once from the environment at the edge and passed down.
+
+As testcontainers' `core/config.py` and httpie's `Environment` do: the CLI, the pytest plugins,
+the benchmark and the emulator's entry point build one `Config` (`Config.from_env()`), everything
+below them takes it (or the values it holds) as arguments, and tests build their own instead of
+editing `os.environ`. `tests/unit/test_config.py` fails when a module below the edge reads the
+environment.
+
+Every variable the harness reads is here, with its default; ports, the region and the layout of
+the state folder have their one home here too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from testbed import settings
+from testbed.errors import TestbedError
+
+DEFAULT_EMULATOR_PORT = 4566
+DEFAULT_MOCKAPI_PORT = 8080
+DEFAULT_REGION = "us-east-1"
+LOCALHOST = "127.0.0.1"
+BACKEND_NAMES = ("auto", "embedded", "docker")
+
+# Variable -> what it sets (docs/configuration.md lists them for users).
+VARIABLES = {
+    "BACKEND": "the backend: auto (docker when an engine answers, else embedded), embedded, docker",
+    "TESTBED_STATE_DIR": "generated state: pid files, logs, locks, reports, the emulator's assembly",
+    "TESTBED_EMULATOR_PORT": "the AWS emulator's port on this machine",
+    "TESTBED_MOCKAPI_PORT": "the mock API's port on this machine",
+    "TESTBED_MOCKAPI_URL": "the mock API the CLI's timeline reads (`make env` sets it)",
+    "TESTBED_ALLOWED_HOSTS_EXTRA": "more host:port entries for the Lambda's destination allow-list",
+    "PYTHON_IMAGE": "the base image of the Docker images",
+    "AWS_ENDPOINT_URL": "the emulator the CLI and the seed talk to (never AWS by accident)",
+    "AWS_REGION": "the region (else AWS_DEFAULT_REGION, else us-east-1)",
+    "TESTBED_SFN_COV_FAIL_UNDER": "fail `make test` when fewer state-machine transitions are covered (percent)",
+}
+
+
+class ConfigError(TestbedError):
+    """A configuration value is not valid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    state_dir: Path = settings.ROOT / ".testbed"
+    backend: str = "auto"
+    emulator_port: int = DEFAULT_EMULATOR_PORT
+    mockapi_port: int = DEFAULT_MOCKAPI_PORT
+    region: str = DEFAULT_REGION
+    aws_endpoint: str | None = None
+    mockapi_url: str | None = None
+    allowed_hosts_extra: tuple[str, ...] = ()
+    python_image: str | None = None
+    has_credentials: bool = False  # AWS_ACCESS_KEY_ID is set: no dummy credentials for an emulator
+    sfn_cov_fail_under: float | None = None
+    # The environment child processes inherit (the emulator, the mock API, synth's Node.js):
+    # this process's unless a test gives another.
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
+        env = dict(os.environ if environ is None else environ)
+        backend = (env.get("BACKEND") or "auto").strip().lower()
+        if backend not in BACKEND_NAMES:
+            raise ConfigError(f"BACKEND={backend!r} is not one of: {', '.join(BACKEND_NAMES)}")
+        return cls(
+            state_dir=Path(env.get("TESTBED_STATE_DIR") or settings.ROOT / ".testbed"),
+            backend=backend,
+            emulator_port=parse_port(env.get("TESTBED_EMULATOR_PORT"), "TESTBED_EMULATOR_PORT", DEFAULT_EMULATOR_PORT),
+            mockapi_port=parse_port(env.get("TESTBED_MOCKAPI_PORT"), "TESTBED_MOCKAPI_PORT", DEFAULT_MOCKAPI_PORT),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            aws_endpoint=env.get("AWS_ENDPOINT_URL") or None,
+            mockapi_url=env.get("TESTBED_MOCKAPI_URL") or None,
+            allowed_hosts_extra=tuple(h.strip() for h in env.get("TESTBED_ALLOWED_HOSTS_EXTRA", "").split(",")
+                                      if h.strip()),
+            python_image=env.get("PYTHON_IMAGE") or None,
+            has_credentials=bool(env.get("AWS_ACCESS_KEY_ID")),
+            sfn_cov_fail_under=_percent(env.get("TESTBED_SFN_COV_FAIL_UNDER"), "TESTBED_SFN_COV_FAIL_UNDER"),
+            environ=env,
+        )
+
+    def replace(self, **changes: object) -> Config:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    # --- the state folder's layout (one home) ---------------------------------------------
+    @property
+    def reports_dir(self) -> Path:
+        return self.state_dir / "reports"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.state_dir / "locks"
+
+    @property
+    def emulator_assembly_dir(self) -> Path:
+        return self.state_dir / "cdk.out"
+
+    @property
+    def backend_file(self) -> Path:
+        """Which backend `up` used last (`down`, `status` and `env` act on it)."""
+        return self.state_dir / "backend"
+
+    def run_dir(self, backend: str, *parts: str) -> Path:
+        return self.state_dir.joinpath(backend, *parts)
+
+    @property
+    def default_mockapi_url(self) -> str:
+        return f"http://{LOCALHOST}:{self.mockapi_port}"
+
+
+def parse_port(text: str | None, variable: str, default: int, *, allow_any: bool = False) -> int:
+    """A TCP port from `variable`'s text: 1-65535 (0, "any free port", only where `allow_any`)."""
+    if text is None or text == "":
+        return default
+    lowest = 0 if allow_any else 1
+    if not text.isdigit() or not lowest <= int(text) <= 65535:
+        raise ConfigError(f"{variable}={text!r} is not a port number ({lowest}-65535)",
+                          hint=f"unset {variable}, or set it to a free port, e.g. {variable}={default + 4}")
+    return int(text)
+
+
+def _percent(text: str | None, variable: str) -> float | None:
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 100:
+        raise ConfigError(f"{variable}={text!r} is not a percentage (0-100)", hint=f"e.g. {variable}=80")
+    return value
