@@ -11,6 +11,7 @@ sandbox.py decides what a template may do; this module measures what it does, pe
   time), so no value a template builds can make a comparison, a hash or printing run long.
 - Operators and filters that can build a big value from a small one (`*`, `**`, `+`, `%`,
   replace, join...) are checked before they run; every value printed is measured first.
+  So is `round`, whose precision costs 10**precision in one uninterruptible C call.
 - MAX_STEPS: loop iterations, calls and the size of filter inputs share one budget per
   render, and each step checks the MAX_RENDER_SECONDS deadline.
 """
@@ -35,6 +36,7 @@ from .limits import (
     MAX_RENDER_SECONDS,
     MAX_RENDERED_CHARS,
     MAX_REQUEST_CHARS,
+    MAX_ROUND_DIGITS,
     MAX_STEPS,
     PIECE_CHARS,
 )
@@ -294,8 +296,22 @@ def _check_tojson(value: Any, indent: Any = None) -> None:
         raise RenderError("tojson: the indent argument is not allowed")
 
 
+def _check_round(value: Any, precision: Any = 0, method: Any = "common") -> None:
+    # Checked before Jinja runs it: the cost of 10**precision is one C call, past any deadline.
+    if isinstance(precision, bool) or not isinstance(precision, int) or abs(precision) > MAX_ROUND_DIGITS:
+        raise RenderError(
+            f"round: the precision must be a whole number from -{MAX_ROUND_DIGITS} to {MAX_ROUND_DIGITS}, "
+            f"got {_shown(precision)}")
+
+
+def _shown(value: Any) -> str:
+    """A short description of an argument for an error message (a param may be huge)."""
+    text = repr(value) if isinstance(value, int | float | str) and approx_size(value, 40) <= 40 else None
+    return text if text is not None else f"a {type(value).__name__}"
+
+
 _FILTER_CHECKS: dict[str, Callable[..., None]] = {
-    "replace": _check_replace, "join": _check_join, "tojson": _check_tojson,
+    "replace": _check_replace, "join": _check_join, "tojson": _check_tojson, "round": _check_round,
 }
 
 

@@ -27,6 +27,9 @@ MAX_STEPS = 100_000  # loop iterations + calls + filter input sizes, per render
 MAX_RENDER_SECONDS = 2.0  # backstop for steps that each do a lot of work (the Lambda has 30 s)
 CALL_STEPS = 10  # a call (macro, method, range...) costs about ten loop iterations
 MAX_INT_BITS = 8192  # `*` and `**` on integers; ~2,500 digits is plenty for an API call
+# |round's precision: Python computes 10**precision for it in one C call (round(5, -30000000)
+# took 52 s), which no deadline check can interrupt. Floats carry 17 significant digits.
+MAX_ROUND_DIGITS = 20
 
 # --- the upstream's answer and the result (http_call.py) ----------------------------------
 MAX_BODY_BYTES = 128 * 1024  # response body kept, after decompression
