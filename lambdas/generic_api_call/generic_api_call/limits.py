@@ -20,6 +20,11 @@ MAX_RENDERED_CHARS = 64 * 1024  # one rendered string: the URL, a header, a quer
 # it stays under 0.6 s, so even a map body with more strings than the compile cache holds, compiled
 # again inside each render, leaves the render deadline most of its 2 s.
 MAX_TEMPLATE_CHARS = 16 * 1024
+# Python compiles a template's code with fixed limits: 20 nested loops, 100 indentation levels,
+# 200 nested brackets. A template within these two compiles (a real one nests 3 or 4 blocks);
+# nesting costs compile time too (200 chained filters took 3.5 s).
+MAX_BLOCK_NESTING = 10  # {% for %}, {% if %}, {% macro %}... inside one another
+MAX_TEMPLATE_DEPTH = 50  # any syntax inside another: blocks, filters, brackets, operators
 MAX_REQUEST_CHARS = 192 * 1024  # everything rendered for one request
 MAX_PRODUCED_CHARS = 1024 * 1024  # every string a render creates, kept or not (buffers, macros, ~)
 PIECE_CHARS = 8  # each piece of output also costs this much (a reference in a buffer), even when empty
