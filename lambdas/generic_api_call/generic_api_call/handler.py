@@ -96,7 +96,8 @@ def prepare_request(
     - `resolve_secret(name) -> value`: e.g. `secret_store.resolver()`; None refuses secret();
     - `execution_id`: the Step Functions execution ARN: adds a W3C `traceparent` header
       (trace id = trace.trace_id_for(execution_id)) unless the template sets
-      `propagateTrace: false` or its own `traceparent` header;
+      `propagateTrace: false`; the trace headers are always the Lambda's own (a template
+      may not set them: from_plain refuses them);
     - `resolve=False` (a dry run away from the deployment's network): the destination check
       stops after the static part (origin, allow-list, refused IP literals), no DNS lookup,
       and `target` is None. The Lambda always resolves.
@@ -111,10 +112,7 @@ def prepare_request(
             raise RenderError(f"params must be a map, got {type(params).__name__}")
         check_syntax(parsed)  # the validation the seed runs: the table may hold an item it never saw
         request = render_request(parsed, params, base_url, secrets=secrets)
-        if execution_id and parsed.propagate_trace and request.header(trace.TRACEPARENT) is None:
-            header = trace.traceparent(trace.trace_id_for(execution_id), trace.new_parent_id())
-            request = Request(request.method, request.url, {**request.headers, trace.TRACEPARENT: header},
-                              request.body, request.secrets)
+        request = _with_own_trace(request, execution_id if parsed.propagate_trace else None)
         if resolve:
             target: destinations.Target | None = destinations.check_url(request.url, allowed_hosts)
         else:
@@ -124,6 +122,18 @@ def prepare_request(
         _mask_exception(exc, secrets)
         raise
     return PreparedRequest(parsed, request, target)
+
+
+def _with_own_trace(request: Request, execution_id: str | None) -> Request:
+    """The request with the Lambda's trace headers only: those of the execution, or none.
+
+    A Template built without from_plain (which refuses them) could still carry its own."""
+    headers = {name: value for name, value in request.headers.items() if name.lower() not in trace.TRACE_HEADERS}
+    if execution_id:
+        headers[trace.TRACEPARENT] = trace.traceparent(trace.trace_id_for(execution_id), trace.new_parent_id())
+    if headers == request.headers:
+        return request
+    return Request(request.method, request.url, headers, request.body, request.secrets)
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
