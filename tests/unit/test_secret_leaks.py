@@ -1,0 +1,69 @@
+"""Secrets that left the Lambda in clear past the mask (issue 20, defects 1 and 2).
+
+The handler runs in process as Lambda runs it, against a real local HTTP server; only the
+secret store is a dict.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from generic_api_call import secret_store
+from generic_api_call.handler import lambda_handler
+from generic_api_call.secrets import MASK, Secrets
+from testbed.templates import to_item
+from tests.servers import LambdaContext, QuietHandler, serving
+
+PIN = "40192837"  # digits only: unquoted in a JSON string body, it is sent as a number
+LONG_NUMBER = "1234567890.123456789012"  # a float keeps 17 digits of it: its leading ones
+SECRETS = {"ssm:/testbed/pin": PIN, "ssm:/testbed/long": LONG_NUMBER}
+
+
+class EchoJson(QuietHandler):
+    """Answers a POST with the body it received, declared JSON."""
+
+    def do_POST(self) -> None:
+        self.reply(200, {"Content-Type": "application/json"}, self.read_body())
+
+
+@pytest.fixture(scope="module")
+def echo_json() -> Iterator[str]:
+    with serving(EchoJson) as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def lambda_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOWED_HOSTS", "127.0.0.1")
+    monkeypatch.setattr(secret_store, "resolver", lambda: SECRETS.__getitem__)
+
+
+def invoke(base_url: str, **fields: Any) -> dict[str, Any]:
+    plain = {"PK": "leak", "SK": "POST", "url": base_url + "/", "secrets": list(SECRETS), **fields}
+    return lambda_handler({"template": to_item(plain), "params": {}}, LambdaContext())
+
+
+# --- defect 1: a digits-only secret echoed as a JSON number -------------------------------------
+
+@pytest.mark.parametrize(("name", "secret"), [("pin", PIN), ("long", LONG_NUMBER)])
+def test_a_secret_echoed_as_a_json_number_is_masked(echo_json, name, secret):
+    placed = "{{ secret('ssm:/testbed/" + name + "') }}"
+    body = '{"a": ' + placed + ', "b": [1, ' + placed + '], "n": 7}'
+    result = invoke(echo_json, body=body, headers={"Content-Type": "application/json"})
+    assert result["body"] == {"a": MASK, "b": [1, MASK], "n": 7}
+    text = json.dumps(result)
+    assert secret[:12] not in text and secret[:8] not in text, text
+
+
+def test_every_json_scalar_whose_text_carries_a_secret_is_masked():
+    secrets = Secrets("t", ["pin", "word"], {"pin": PIN, "word": "null"}.__getitem__)
+    secrets.value("pin")
+    data = {"int": int(PIN), "float": float(PIN + ".5"), "negative": -int(PIN), "other": 12, "ok": True, "none": None}
+    assert secrets.mask_data(data) == {
+        "int": MASK, "float": MASK, "negative": MASK, "other": 12, "ok": True, "none": None}
+    secrets.value("word")  # a secret that reads as a JSON literal is masked there too
+    assert secrets.mask_data([None, True, "a null"]) == [MASK, True, f"a {MASK}"]
