@@ -6,7 +6,9 @@ secret store is a dict.
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -67,3 +69,48 @@ def test_every_json_scalar_whose_text_carries_a_secret_is_masked():
         "int": MASK, "float": MASK, "negative": MASK, "other": 12, "ok": True, "none": None}
     secrets.value("word")  # a secret that reads as a JSON literal is masked there too
     assert secrets.mask_data([None, True, "a null"]) == [MASK, True, f"a {MASK}"]
+
+
+# --- defect 2: urllib3's own warning names the full URL -----------------------------------------
+
+URL_SECRET = "Zq9XkW7pLm3VtR8y"
+SECRETS["ssm:/testbed/url"] = URL_SECRET
+
+
+class MalformedHeader(QuietHandler):
+    """Answers 200 with one header line that has no colon: urllib3 logs `Failed to parse headers`."""
+
+    def do_GET(self) -> None:
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n"
+                         b"this line is not a header\r\n\r\nok")
+
+
+@pytest.fixture
+def root_log() -> Iterator[io.StringIO]:
+    """What CloudWatch would get: the root logger's output, as the Lambda runtime's handler writes it."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logging.getLogger().addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logging.getLogger().removeHandler(handler)
+
+
+def test_a_library_warning_never_logs_the_secret_in_the_url(root_log, caplog):
+    placed = "{{ secret('ssm:/testbed/url') }}"
+    with serving(MalformedHeader) as url, caplog.at_level(logging.WARNING):
+        result = invoke(url, SK="GET", url=f"{url}/users/{placed}", query={"key": placed})
+    assert result["statusCode"] == 200 and result["body"] == "ok"  # the request succeeds
+    output = root_log.getvalue()
+    assert "Failed to parse headers (url=" in output and f"/users/{MASK}?key={MASK}" in output, output
+    assert "Traceback" in output  # urllib3 logs with exc_info: the traceback is kept, masked
+    captured = output + caplog.text + "".join(str(record.msg) + repr(record.args) for record in caplog.records)
+    assert URL_SECRET not in captured and URL_SECRET[:8] not in captured
+
+
+def test_records_made_outside_an_invocation_are_left_alone(caplog):
+    with caplog.at_level(logging.WARNING):
+        logging.getLogger("urllib3.connection").warning("plain %s", URL_SECRET)
+    assert caplog.records[-1].getMessage() == f"plain {URL_SECRET}"  # no secret was active: nothing to mask

@@ -15,6 +15,7 @@ Environment, read once per invocation here and passed down: API_BASE_URL (the te
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import destinations, secret_store, trace
+from . import destinations, log_masking, secret_store, trace
 from .errors import GenericApiCallError, InvalidTemplate, RenderError
 from .http_call import CallPolicy, send
 from .limits import MAX_MESSAGE_CHARS
@@ -41,6 +42,8 @@ if not logging.getLogger().handlers:  # AWS's runtime installs a handler; local 
 # function's log level (the runtime sets it on the root logger) must not turn them on.
 for _library in ("urllib3", "botocore", "boto3", "requests"):
     logging.getLogger(_library).setLevel(max(logging.WARNING, logging.getLogger(_library).level))
+# And what they log at WARNING may hold a URL with a secret: every record is masked (log_masking.py).
+log_masking.install()
 
 # Time kept back from the Lambda's own timeout so the function reports UpstreamTimeout
 # itself instead of being killed by the runtime.
@@ -137,6 +140,12 @@ def _with_own_trace(request: Request, execution_id: str | None) -> Request:
 
 
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        return _invoke(event, context, stack)
+
+
+def _invoke(event: dict[str, Any], context: Any, stack: contextlib.ExitStack) -> dict[str, Any]:
+    """The invocation; `stack` keeps its secrets masking every log record until the handler returns."""
     started = time.monotonic()
     secrets = Secrets.none()
     record: dict[str, Any] = {}
@@ -150,6 +159,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         template = from_dynamodb_item(event["template"])
         record |= {"template": template.name, "method": template.method}
         secrets = Secrets(template.name, template.secrets, secret_store.resolver())
+        stack.enter_context(log_masking.active(secrets))
         allowed = destinations.allowed_hosts_from_env()
         prepared = prepare_request(
             template, event.get("params") or {},
