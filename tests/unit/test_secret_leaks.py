@@ -114,3 +114,23 @@ def test_records_made_outside_an_invocation_are_left_alone(caplog):
     with caplog.at_level(logging.WARNING):
         logging.getLogger("urllib3.connection").warning("plain %s", URL_SECRET)
     assert caplog.records[-1].getMessage() == f"plain {URL_SECRET}"  # no secret was active: nothing to mask
+
+
+def test_records_from_any_thread_are_masked_while_an_invocation_runs(caplog):
+    import threading
+
+    from generic_api_call import log_masking
+
+    secrets = Secrets("t", ["pin"], {"pin": PIN}.__getitem__)
+    with log_masking.active(secrets):
+        secrets.value("pin")  # resolved after the invocation began: masked all the same
+        with caplog.at_level(logging.WARNING):
+            worker = threading.Thread(target=lambda: logging.getLogger("lib").warning("pin=%d", int(PIN)))
+            worker.start()
+            worker.join(timeout=5)
+            try:
+                raise ValueError(f"bad {PIN}")
+            except ValueError:
+                logging.getLogger("lib").exception("failed for %s", PIN)
+    assert [record.getMessage() for record in caplog.records] == [f"pin={MASK}", f"failed for {MASK}"]
+    assert PIN not in caplog.text and f"ValueError: bad {MASK}" in caplog.text

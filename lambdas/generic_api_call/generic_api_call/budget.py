@@ -306,8 +306,9 @@ def _check_round(value: Any, precision: Any = 0, method: Any = "common") -> None
 
 def _shown(value: Any) -> str:
     """A short description of an argument for an error message (a param may be huge)."""
-    text = repr(value) if isinstance(value, int | float | str) and approx_size(value, 40) <= 40 else None
-    return text if text is not None else f"a {type(value).__name__}"
+    if isinstance(value, int | float | str) and approx_size(value, 40) <= 40:
+        return repr(value)
+    return f"a value of type {type(value).__name__}"
 
 
 _FILTER_CHECKS: dict[str, Callable[..., None]] = {
