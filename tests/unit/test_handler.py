@@ -71,11 +71,40 @@ def test_traceparent_is_derived_from_the_execution_id():
     assert trace_id_for(arn) == __import__("hashlib").sha256(arn.encode()).hexdigest()[:32]
 
 
-def test_traceparent_can_be_turned_off_and_a_template_header_wins():
+def test_traceparent_can_be_turned_off():
     assert "traceparent" not in prepared(execution_id="arn:x", propagateTrace=False).headers
-    own = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
-    assert prepared(execution_id="arn:x", headers={"traceparent": own}).headers["traceparent"] == own
     assert "traceparent" not in prepared().headers
+
+
+# Issue 20, defect 5: a template set its own traceparent from a param, so its request and log
+# line showed up in another execution's timeline. The Lambda owns the trace headers.
+FOREIGN = "00-" + "a" * 32 + "-" + "b" * 16 + "-01"
+
+
+@pytest.mark.parametrize("name", ["traceparent", "TraceParent", "TRACESTATE", "tracestate"])
+def test_a_template_may_not_set_the_trace_headers(name):
+    with pytest.raises(InvalidTemplate, match=rf"field 'headers' has the name '{name}': the Lambda sets traceparent"):
+        prepared(execution_id="arn:x", headers={name: "{{ params.id }}"})
+
+
+def test_the_sent_trace_headers_are_always_the_lambdas():
+    from dataclasses import replace
+
+    from generic_api_call.destinations import AllowList
+    from generic_api_call.handler import prepare_request
+    from generic_api_call.template import from_plain
+    from generic_api_call.trace import trace_id_for
+
+    # A Template built in code skips from_plain's refusal: the Lambda's own header still wins.
+    template = replace(from_plain({"PK": "t", "SK": "GET", "url": "{{ base_url }}/x"}),
+                       headers={"TraceParent": FOREIGN, "tracestate": "k=v", "X-A": "1"})
+    for execution_id, propagate in (("arn:mine", True), ("arn:mine", False), (None, True)):
+        sent = prepare_request(replace(template, propagate_trace=propagate), {}, base_url="http://127.0.0.1:9",
+                               allowed_hosts=AllowList.parse("127.0.0.1:9"), execution_id=execution_id).headers
+        trace_headers = {name: value for name, value in sent.items() if name.lower() in ("traceparent", "tracestate")}
+        expected = trace_id_for("arn:mine") if execution_id and propagate else None
+        assert [value.split("-")[1] for value in trace_headers.values()] == ([expected] if expected else [])
+        assert sent["X-A"] == "1"
 
 
 def test_propagate_trace_must_be_a_bool():

@@ -88,3 +88,28 @@ def test_the_deadline_still_bounds_the_work_after_a_slow_secret(monkeypatch):
     template = from_plain({"PK": "t", "SK": "POST", "url": "http://api.test/x", "secrets": ["ssm:/t/a"], "body": body})
     with pytest.raises(RenderError, match=r"too long to render|too much work"):
         render_request(template, {}, "http://api.test", slow_store)
+
+
+# --- |round's precision (issue 20, defect 3) ------------------------------------------------------
+# Python computes 10**precision in one C call, which no deadline check interrupts: round(5, -30000000)
+# rendered for 52 s; 'ceil' and 'floor' build 10**precision for a positive precision too.
+
+@pytest.mark.parametrize(("source", "params"), [
+    ("{{ 5|round(-3000000) }}", {}),  # a tenth of the report's, so the test ends without the fix too
+    ("{{ 5|round(params.digits, 'ceil') }}", {"digits": 3_000_000}),
+    ("{{ 5|round(precision=params.digits, method='floor') }}", {"digits": 3_000_000}),
+    ("{{ [5]|map('round', params.digits)|list }}", {"digits": -3_000_000}),
+    ("{{ 5|round(params.digits) }}", {"digits": "3"}),
+])
+def test_round_with_a_huge_precision_fails_fast_naming_the_filter(source, params):
+    template = from_plain({"PK": "t", "SK": "POST", "url": "http://api.test/x", "body": source})
+    started = time.monotonic()
+    with pytest.raises(RenderError, match=r"^body: round: the precision must be a whole number from -20 to 20"):
+        render_request(template, params, "http://api.test")
+    assert time.monotonic() - started < 0.5
+
+
+def test_round_keeps_working_within_its_bounds():
+    template = from_plain({"PK": "t", "SK": "POST", "url": "http://api.test/x",
+                           "body": "{{ 1234.5678|round(2) }} {{ 1234|round(-2, 'ceil') }} {{ 2.6|round }}"})
+    assert render_request(template, {}, "http://api.test").body == "1234.57 1300.0 3.0"

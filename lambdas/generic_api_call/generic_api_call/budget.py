@@ -9,17 +9,16 @@ sandbox.py decides what a template may do; this module measures what it does, pe
   cannot hold memory before it is joined; template text counts too.
 - List, tuple and map literals are measured when built (shared references counted each
   time), so no value a template builds can make a comparison, a hash or printing run long.
-- Operators and filters that can build a big value from a small one (`*`, `**`, `+`, `%`,
-  replace, join...) are checked before they run; every value printed is measured first.
+- Operators that can build a big value from a small one (`*`, `**`, `+`, `%`) are checked
+  before they run (filters: filters.py); every value printed is measured first.
 - MAX_STEPS: loop iterations, calls and the size of filter inputs share one budget per
   render, and each step checks the MAX_RENDER_SECONDS deadline.
 """
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -165,15 +164,6 @@ def checked_result(value: Any) -> Any:
     return value
 
 
-def _cost(value: Any) -> int:
-    """Steps charged for handing `value` to a filter: one per item, one per KiB of text."""
-    if isinstance(value, Undefined):
-        return 0
-    if isinstance(value, str):
-        return len(value) // 1024
-    return len(value) if isinstance(value, Sized) else 0
-
-
 def joined(parts: Iterable[Any]) -> str:
     """Environment.concat: joins buffered output (macros, `{% set %}` and filter blocks)."""
     parts = list(parts)  # the buffer holds references, so it is small until joined
@@ -270,57 +260,3 @@ def _check_repeat(left: Any, right: Any) -> None:
         size = max(len(sequence), approx_size(sequence, MAX_RENDERED_CHARS) - 2)
     if size * times > MAX_RENDERED_CHARS:
         raise too_big()
-
-
-# --- filters -----------------------------------------------------------------------------
-
-def _check_replace(s: Any, old: Any, new: Any, count: int | None = None) -> None:
-    s, old, new = str(s), str(old), str(new)
-    hits = len(s) + 1 if not old else s.count(old)
-    if isinstance(count, int) and count >= 0:
-        hits = min(hits, count)
-    if len(s) + hits * max(len(new) - len(old), 0) > MAX_RENDERED_CHARS:
-        raise too_big()
-
-
-def _check_join(value: Any, d: Any = "", attribute: Any = None) -> None:
-    separators = len(str(d)) * max(len(value) - 1, 0)
-    if approx_size(value, MAX_RENDERED_CHARS) + separators > MAX_RENDERED_CHARS:
-        raise too_big()
-
-
-def _check_tojson(value: Any, indent: Any = None) -> None:
-    if indent is not None:  # indentation multiplies with nesting depth
-        raise RenderError("tojson: the indent argument is not allowed")
-
-
-_FILTER_CHECKS: dict[str, Callable[..., None]] = {
-    "replace": _check_replace, "join": _check_join, "tojson": _check_tojson,
-}
-
-
-def _materialized(value: Any) -> Any:
-    # A generator (e.g. from `map`) has no size; a list of it can be measured and charged.
-    if isinstance(value, Iterator) and not isinstance(value, Undefined):
-        return list(value)
-    return value
-
-
-def guarded_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrap a Jinja filter: charge and measure its inputs, run its own check, measure its output."""
-    skip = 1 if hasattr(func, "jinja_pass_arg") else 0  # context/eval context/environment first
-    check = _FILTER_CHECKS.get(name)
-
-    @functools.wraps(func)  # keeps `jinja_pass_arg`, so Jinja still passes the context
-    def guarded(*args: Any, **kwargs: Any) -> Any:
-        state = current_state()
-        args = (*args[:skip], *(_materialized(arg) for arg in args[skip:]))
-        kwargs = {key: _materialized(value) for key, value in kwargs.items()}
-        for value in (*args[skip:], *kwargs.values()):
-            state.charge(1 + _cost(value))
-            check_size(value, MAX_REQUEST_CHARS)
-        if check is not None:
-            check(*args[skip:], **kwargs)
-        return checked_result(func(*args, **kwargs))
-
-    return guarded

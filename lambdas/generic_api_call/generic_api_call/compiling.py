@@ -21,7 +21,7 @@ from jinja2.visitor import NodeTransformer
 
 from .budget import current_state, too_big
 from .errors import GenericApiCallError, InvalidTemplate, RenderError
-from .limits import MAX_RENDERED_CHARS
+from .limits import MAX_BLOCK_NESTING, MAX_RENDERED_CHARS, MAX_TEMPLATE_DEPTH
 from .sandbox import ALLOWED_FILTERS, ALLOWED_TESTS, ENVIRONMENTS, FORBIDDEN_TAGS, SandboxEnvironment
 
 # --- compiling ---------------------------------------------------------------------------
@@ -117,6 +117,33 @@ def _secret_names(ast: nodes.Template, expression: bool) -> frozenset[str]:
     return frozenset(names)
 
 
+# Statements with a body of their own: each is a nested block of the compiled Python code.
+_BLOCKS: dict[type[nodes.Node], str] = {
+    nodes.For: "for", nodes.If: "if", nodes.With: "with", nodes.Macro: "macro", nodes.CallBlock: "call",
+    nodes.FilterBlock: "filter", nodes.AssignBlock: "set", nodes.Block: "block", nodes.Scope: "scope",
+    nodes.ScopedEvalContextModifier: "autoescape",
+}
+
+
+def _checked_nesting(ast: nodes.Template) -> None:
+    """Refuse, before Python compiles it, a template nested past MAX_BLOCK_NESTING or MAX_TEMPLATE_DEPTH
+    (iteratively: the other walks over the tree recurse)."""
+    pending: list[tuple[nodes.Node, int, int]] = [(ast, 0, 0)]
+    while pending:
+        node, depth, blocks = pending.pop()
+        if type(node) in _BLOCKS:
+            blocks += 1
+            if blocks > MAX_BLOCK_NESTING:
+                raise _NotAllowed(
+                    f"{{% {_BLOCKS[type(node)]} %}} at line {node.lineno} is nested over {MAX_BLOCK_NESTING} blocks "
+                    "deep ({% for %}, {% if %}, {% macro %}... count); flatten the template")
+        if depth > MAX_TEMPLATE_DEPTH:
+            raise _NotAllowed(
+                f"the template at line {node.lineno} is nested over {MAX_TEMPLATE_DEPTH} levels deep (blocks, "
+                "filters, brackets, operators); split the expression")
+        pending.extend((child, depth + 1, blocks) for child in node.iter_child_nodes())
+
+
 _CHECKED_NODES: tuple[type[nodes.Node], ...] = (nodes.Filter, nodes.Test, nodes.For, *FORBIDDEN_TAGS)
 
 
@@ -136,6 +163,7 @@ def _checked_ast(ast: nodes.Template) -> None:
 def _prepared(
     environment: SandboxEnvironment, ast: nodes.Template, expression: bool
 ) -> tuple[nodes.Template, frozenset[str]]:
+    _checked_nesting(ast)
     _checked_ast(ast)
     names = _secret_names(ast, expression)
     ast = _Guards().visit(ast)
@@ -180,8 +208,10 @@ def _compile(kind: str, source: str, where: str) -> tuple[Any, frozenset[str]]:
         raise InvalidTemplate(f"{where}: Jinja syntax error: {exc.message} (line {exc.lineno})") from exc
     except _NotAllowed as exc:
         raise InvalidTemplate(f"{where}: {exc}") from exc
-    except RecursionError as exc:
+    except (RecursionError, MemoryError) as exc:  # Jinja's parser recurses, before the nesting check
         raise InvalidTemplate(f"{where}: template is nested too deeply") from exc
+    except SyntaxError as exc:  # Python's compiler refused the generated code: a backstop of _checked_nesting
+        raise InvalidTemplate(f"{where}: template too complex to compile ({exc.msg})") from exc
     except ValueError as exc:  # Jinja's lexer reads a literal of over 4,300 digits with int()
         raise InvalidTemplate(f"{where}: a literal Jinja cannot read ({exc})") from exc
 

@@ -15,6 +15,7 @@ Environment, read once per invocation here and passed down: API_BASE_URL (the te
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import destinations, secret_store, trace
+from . import destinations, log_masking, secret_store, trace
 from .errors import GenericApiCallError, InvalidTemplate, RenderError
 from .http_call import CallPolicy, send
 from .limits import MAX_MESSAGE_CHARS
@@ -41,6 +42,8 @@ if not logging.getLogger().handlers:  # AWS's runtime installs a handler; local 
 # function's log level (the runtime sets it on the root logger) must not turn them on.
 for _library in ("urllib3", "botocore", "boto3", "requests"):
     logging.getLogger(_library).setLevel(max(logging.WARNING, logging.getLogger(_library).level))
+# And what they log at WARNING may hold a URL with a secret: every record is masked (log_masking.py).
+log_masking.install()
 
 # Time kept back from the Lambda's own timeout so the function reports UpstreamTimeout
 # itself instead of being killed by the runtime.
@@ -96,7 +99,8 @@ def prepare_request(
     - `resolve_secret(name) -> value`: e.g. `secret_store.resolver()`; None refuses secret();
     - `execution_id`: the Step Functions execution ARN: adds a W3C `traceparent` header
       (trace id = trace.trace_id_for(execution_id)) unless the template sets
-      `propagateTrace: false` or its own `traceparent` header;
+      `propagateTrace: false`; the trace headers are always the Lambda's own (a template
+      may not set them: from_plain refuses them);
     - `resolve=False` (a dry run away from the deployment's network): the destination check
       stops after the static part (origin, allow-list, refused IP literals), no DNS lookup,
       and `target` is None. The Lambda always resolves.
@@ -111,10 +115,7 @@ def prepare_request(
             raise RenderError(f"params must be a map, got {type(params).__name__}")
         check_syntax(parsed)  # the validation the seed runs: the table may hold an item it never saw
         request = render_request(parsed, params, base_url, secrets=secrets)
-        if execution_id and parsed.propagate_trace and request.header(trace.TRACEPARENT) is None:
-            header = trace.traceparent(trace.trace_id_for(execution_id), trace.new_parent_id())
-            request = Request(request.method, request.url, {**request.headers, trace.TRACEPARENT: header},
-                              request.body, request.secrets)
+        request = _with_own_trace(request, execution_id if parsed.propagate_trace else None)
         if resolve:
             target: destinations.Target | None = destinations.check_url(request.url, allowed_hosts)
         else:
@@ -126,7 +127,25 @@ def prepare_request(
     return PreparedRequest(parsed, request, target)
 
 
+def _with_own_trace(request: Request, execution_id: str | None) -> Request:
+    """The request with the Lambda's trace headers only: those of the execution, or none.
+
+    A Template built without from_plain (which refuses them) could still carry its own."""
+    headers = {name: value for name, value in request.headers.items() if name.lower() not in trace.TRACE_HEADERS}
+    if execution_id:
+        headers[trace.TRACEPARENT] = trace.traceparent(trace.trace_id_for(execution_id), trace.new_parent_id())
+    if headers == request.headers:
+        return request
+    return Request(request.method, request.url, headers, request.body, request.secrets)
+
+
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    with contextlib.ExitStack() as stack:
+        return _invoke(event, context, stack)
+
+
+def _invoke(event: dict[str, Any], context: Any, stack: contextlib.ExitStack) -> dict[str, Any]:
+    """The invocation; `stack` keeps its secrets masking every log record until the handler returns."""
     started = time.monotonic()
     secrets = Secrets.none()
     record: dict[str, Any] = {}
@@ -140,6 +159,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         template = from_dynamodb_item(event["template"])
         record |= {"template": template.name, "method": template.method}
         secrets = Secrets(template.name, template.secrets, secret_store.resolver())
+        stack.enter_context(log_masking.active(secrets))
         allowed = destinations.allowed_hosts_from_env()
         prepared = prepare_request(
             template, event.get("params") or {},

@@ -213,7 +213,13 @@ def _body(raw: bytes, truncated: bool, content_type: str, encoding: str | None, 
         return secrets.mask_tail(secrets.mask(text.rstrip("\ufffd")))
     if "json" in content_type.lower():
         try:
-            parsed = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+            # Each number is checked as the text the upstream wrote: a float would round away the
+            # tail of a secret sent as a number and return its leading digits in clear.
+            parsed = json.loads(
+                text, parse_constant=_not_json,
+                parse_float=lambda number: secrets.mask_scalar(number, _finite_float(number)),
+                parse_int=lambda number: secrets.mask_scalar(number, int(number)),
+            )
             json.dumps(parsed, ensure_ascii=False).encode("utf-8")  # "\ud800": an escaped lone surrogate
         except (ValueError, RecursionError):  # UnicodeEncodeError is a ValueError
             parsed = text  # a JSON content type with a body that is not strict JSON: keep the text

@@ -20,6 +20,11 @@ MAX_RENDERED_CHARS = 64 * 1024  # one rendered string: the URL, a header, a quer
 # it stays under 0.6 s, so even a map body with more strings than the compile cache holds, compiled
 # again inside each render, leaves the render deadline most of its 2 s.
 MAX_TEMPLATE_CHARS = 16 * 1024
+# Python compiles a template's code with fixed limits: 20 nested loops, 100 indentation levels,
+# 200 nested brackets. A template within these two compiles (a real one nests 3 or 4 blocks);
+# nesting costs compile time too (200 chained filters took 3.5 s).
+MAX_BLOCK_NESTING = 10  # {% for %}, {% if %}, {% macro %}... inside one another
+MAX_TEMPLATE_DEPTH = 50  # any syntax inside another: blocks, filters, brackets, operators
 MAX_REQUEST_CHARS = 192 * 1024  # everything rendered for one request
 MAX_PRODUCED_CHARS = 1024 * 1024  # every string a render creates, kept or not (buffers, macros, ~)
 PIECE_CHARS = 8  # each piece of output also costs this much (a reference in a buffer), even when empty
@@ -27,6 +32,9 @@ MAX_STEPS = 100_000  # loop iterations + calls + filter input sizes, per render
 MAX_RENDER_SECONDS = 2.0  # backstop for steps that each do a lot of work (the Lambda has 30 s)
 CALL_STEPS = 10  # a call (macro, method, range...) costs about ten loop iterations
 MAX_INT_BITS = 8192  # `*` and `**` on integers; ~2,500 digits is plenty for an API call
+# |round's precision: Python computes 10**precision for it in one C call (round(5, -30000000)
+# took 52 s), which no deadline check can interrupt. Floats carry 17 significant digits.
+MAX_ROUND_DIGITS = 20
 
 # --- the upstream's answer and the result (http_call.py) ----------------------------------
 MAX_BODY_BYTES = 128 * 1024  # response body kept, after decompression

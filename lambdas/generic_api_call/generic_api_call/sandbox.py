@@ -10,7 +10,7 @@ template may reach:
   any other object only the attributes in `_SAFE_ATTRIBUTES` (no `format`, no dunders).
 - `secret(name)` resolves a secret through secrets.py (allow-list, resolve, mask), and may
   only be placed whole (checked when compiling, see compiling.py).
-- Every call, operator, filter and printed value goes through budget.py.
+- Every call, operator, filter and printed value goes through budget.py (filters: filters.py).
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ from .budget import (
     check_size,
     checked_result,
     current_state,
-    guarded_filter,
     joined,
     literal,
     loop_guard,
     tilde,
 )
 from .errors import RenderError
+from .filters import guarded_filter
 from .limits import CALL_STEPS
 
 # Filters that only transform their input. Left out on purpose: format (printf-style, with

@@ -5,8 +5,9 @@
 2. Resolve: each name is fetched once per invocation (secret_store.py reads AWS), and every
    value fetched is remembered, so it can be masked.
 3. Mask: every text that leaves the Lambda (result, error message, log line, dry run) goes
-   through `mask`, and every cut through `cut`, which masks BEFORE it shortens and then
-   removes a partial secret left at the cut. A cut never returns a secret's prefix.
+   through `mask`, every number, true, false or null of a JSON answer through `mask_scalar`,
+   and every cut through `cut`, which masks BEFORE it shortens and then removes a partial
+   secret left at the cut. A cut never returns a secret's prefix.
 
 What a template may do with a secret value: place it whole, optionally through `|tojson`
 or `|urlencode` (compiling.py refuses anything else at compile time: no slicing, comparing,
@@ -168,7 +169,8 @@ class Secrets:
         return (kept + mark)[:limit]
 
     def mask_data(self, value: Any) -> Any:
-        """Mask every string (map keys included) in JSON-like data (depth bounded by the caller)."""
+        """Mask every string (map keys included) and every other scalar (see mask_scalar) in JSON-like
+        data (depth bounded by the caller)."""
         if not self._forms:
             return value
         if isinstance(value, str):
@@ -177,4 +179,11 @@ class Secrets:
             return {self.mask(str(k)): self.mask_data(v) for k, v in value.items()}
         if isinstance(value, list):
             return [self.mask_data(v) for v in value]
-        return value
+        return self.mask_scalar(json.dumps(value), value)
+
+    def mask_scalar(self, text: str, value: Any) -> Any:
+        """A JSON number, true, false or null, given the text it was written as: MASK when that text
+        carries a secret. A digits-only secret placed unquoted in a JSON string body is sent as a
+        number, and comes back as one from an upstream that echoes it. Masked whole: it cannot be
+        cut like a string, and its other digits stay the upstream's."""
+        return MASK if self.carries_secret(text) else value

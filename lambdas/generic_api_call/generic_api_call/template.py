@@ -13,6 +13,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from .errors import InvalidTemplate
 from .limits import MAX_TEMPLATE_CHARS, text_chars
+from .trace import TRACE_HEADERS
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -76,6 +77,10 @@ def from_plain(data: Mapping[str, Any]) -> Template:
         if not _HEADER_NAME.fullmatch(key):
             raise InvalidTemplate(
                 f"field 'headers' has the name {key!r}: a header name is letters, digits and !#$%&'*+-.^_`|~ only")
+        if key.lower() in TRACE_HEADERS:
+            raise InvalidTemplate(
+                f"field 'headers' has the name {key!r}: the Lambda sets traceparent and tracestate itself, from the "
+                "execution (propagateTrace: false sends none); remove it")
         if not isinstance(value, str):
             raise InvalidTemplate(f"field 'headers.{key}' must be a string")
     query = _optional_map(data, "query")

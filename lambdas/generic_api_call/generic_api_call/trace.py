@@ -11,6 +11,9 @@ import hashlib
 import os
 
 TRACEPARENT = "traceparent"
+# Owned by the Lambda: a template that set them could place its request and log line in
+# another execution's timeline. template.py refuses them, handler.py replaces them.
+TRACE_HEADERS = frozenset({TRACEPARENT, "tracestate"})
 
 
 def trace_id_for(execution_id: str) -> str:
