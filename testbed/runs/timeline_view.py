@@ -128,7 +128,7 @@ def _headers_and_body(prefix: str, headers: dict[str, str], body: str) -> str:
     lines = [f"{prefix}{name}: {value}" for name, value in headers.items()]
     if body:
         lines.append(f"{prefix}")
-        lines.extend(f"{prefix}{line}" for line in body.splitlines())
+        lines.extend(f"{prefix}{line}" for line in body.split("\n"))  # not splitlines: it hides \r, \x0b, \u2028
     return "\n".join(lines)
 
 

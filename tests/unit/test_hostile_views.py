@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import unicodedata
@@ -157,3 +158,10 @@ def test_a_deep_execution_input_leaves_the_template_unknown_not_a_crash() -> Non
     timeline = build({**DESCRIBED, "input": deep_template}, FAILING_HISTORY, "t" * 32, [], [])
     assert timeline.template is None and timeline.notes
     assert timeline.execution_arn == ARN and timeline.duration_ms == 3502
+
+
+def test_a_carriage_return_in_a_body_is_shown_not_swallowed() -> None:
+    buffer = io.StringIO()
+    timeline_view.render(hostile_timeline("over\rwritten\x0bvt\u2028ls"), plain(buffer))
+    body_line = re.compile(r"  < over\\x0dwritten\\x0bvt\\u2028ls +│")  # the body's line, not a header's
+    assert body_line.search(buffer.getvalue())
