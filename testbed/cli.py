@@ -28,6 +28,7 @@ from testbed.deploy.template_table import ChangedMeanwhile
 from testbed.deploy.templates import TEMPLATE_SUFFIXES, TemplateFileError, load_file
 from testbed.probes import NotReady
 from testbed.runs import dryrun, executions, timeline_sources
+from testbed.runs.inert import json_text
 from testbed.stacks import backends
 from testbed.stacks.backends import make_stack
 from testbed.stacks.base import StackError
@@ -163,7 +164,7 @@ def _executions(args: argparse.Namespace) -> int:
     from testbed.runs import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
 
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json_text(rows))
     else:
         timeline_view.render_executions(rows, timeline_view.console())
     return 0
@@ -172,11 +173,12 @@ def _executions(args: argparse.Namespace) -> int:
 def _print_timeline(args: argparse.Namespace, target: aws.Target, arn: str) -> str:
     sfn = aws.client("stepfunctions", target)
     logs = aws.client("logs", target)
-    found = timeline_sources.timeline(sfn, logs, _mockapi_url(args, target.endpoint), arn)
+    found = timeline_sources.timeline(sfn, logs, _mockapi_url(args, target.endpoint), arn,
+                                      clients=lambda service: aws.client(service, target))
     from testbed.runs import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
 
     if args.json:
-        print(json.dumps(found.to_dict(), indent=2, ensure_ascii=False, default=str))
+        print(json_text(found.to_dict()))
     else:
         timeline_view.render(found, timeline_view.console())
     return found.status
@@ -230,7 +232,7 @@ def _render(args: argparse.Namespace) -> int:
         allowed = allowed_hosts(base_url, args.config.allowed_hosts_extra)
         secrets, source = dryrun.placeholder_secrets, str(shown)
     result = dryrun.dry_run(template, params, base_url=base_url, allowed_hosts=allowed, secrets=secrets, source=source)
-    print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False) if args.json else dryrun.render_text(result))
+    print(json_text(result.to_dict()) if args.json else dryrun.render_text(result))
     return 0 if result.allowed else 1
 
 

@@ -18,6 +18,7 @@ from generic_api_call.errors import DestinationRefused, GenericApiCallError, Ups
 from generic_api_call.handler import prepare_request
 from generic_api_call.template import Template
 from testbed.runs import masking
+from testbed.runs.inert import inert
 
 # What the traceparent of a dry run derives from (a real execution uses its ARN).
 DRY_RUN_EXECUTION_ID = "dry-run"
@@ -93,14 +94,15 @@ def _not_sent(label: str, source: str, template: Template, verdict: str, exc: Ex
 
 
 def render_text(result: DryRun) -> str:
-    """Plain text, as an HTTP request reads (the CLI prints this, or JSON)."""
+    """Plain text, as an HTTP request reads (the CLI prints this, or JSON); inert (params and
+    templates may hold control characters)."""
     lines = [f"# {result.template} (from {result.source})"]
     if result.error:
         lines += [f"# would fail before sending: {result.error}", f"# destination check: {result.verdict}"]
-        return "\n".join(lines)
+        return inert("\n".join(lines))
     lines.append(f"{result.method} {result.url}")
     lines += [f"{name}: {value}" for name, value in result.headers.items()]
     if result.body is not None:
         lines += ["", result.body]
     lines += ["", f"# destination check: {result.verdict}"]
-    return "\n".join(lines)
+    return inert("\n".join(lines))

@@ -4,16 +4,19 @@
 the mock API journal entries that carry the execution's id (see timeline_sources.py, which
 fetches them), and returns a `Timeline` that the views render (timeline_view.py) or print as
 JSON. Offsets are milliseconds from the execution's start.
+
+Every string of the timeline goes through the execution's `Masker` (masking.py) once it is
+built, whatever field it is in; stored JSON is parsed with a depth guard (stored_json.py).
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from testbed.runs import masking
+from testbed.runs import stored_json
+from testbed.runs.masking import Masker, by_names
 
 BODY_LIMIT = 2000  # characters of a request or response body kept for display
 _ATTEMPT_END = {
@@ -54,7 +57,7 @@ class LogLine:
 class HttpExchange:
     offset_ms: int | None
     method: str
-    url: str  # secrets masked
+    url: str
     status: int | None
     elapsed_ms: float | None
     fault: str | None
@@ -81,6 +84,7 @@ class Timeline:
     output: Any = None
     error: str | None = None
     cause: str | None = None
+    notes: list[str] = field(default_factory=list)  # what is not shown as stored, and why (masking, depth)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,18 +96,25 @@ def build(
     trace_id: str,
     log_events: list[dict[str, Any]] | None,
     journal: list[dict[str, Any]] | None,
+    masker: Masker | None = None,
 ) -> Timeline:
-    """`log_events`: CloudWatch events ({timestamp ms, message, logStreamName}); `journal`: mock API entries."""
+    """`log_events`: CloudWatch events ({timestamp ms, message, logStreamName}); `journal`: mock API
+    entries; `masker`: the execution's secrets (default: masking by names only, said in a note)."""
+    masker = masker or by_names("the template's secrets were not looked up")
+    notes = [masker.note] if masker.note else []
     start = _started(described, history)
-    execution_input = _json(described.get("input")) or {}
+    parsed_input = stored_json.parse(described.get("input"), "the execution's input")
+    output = stored_json.parse(described.get("output"), "the execution's output")
+    notes += [p.note for p in (parsed_input, output) if p.note]
+    execution_input = parsed_input.value if isinstance(parsed_input.value, dict) else {}
     stop = described.get("stopDate")
-    return Timeline(
+    timeline = Timeline(
         execution_arn=described["executionArn"],
         name=described.get("name") or described["executionArn"].rsplit(":", 1)[-1],
         status=described["status"],
         trace_id=trace_id,
-        template=execution_input.get("templateName") if isinstance(execution_input, dict) else None,
-        method=execution_input.get("method") if isinstance(execution_input, dict) else None,
+        template=_text_or_none(execution_input.get("templateName")),
+        method=_text_or_none(execution_input.get("method")),
         started_at=start.isoformat(),
         duration_ms=_ms(start, stop) if isinstance(stop, datetime) else None,
         states=_states(history, start),
@@ -113,11 +124,29 @@ def build(
                     stream=event.get("logStreamName", ""), message=event["message"].rstrip("\n"))
             for event in sorted(log_events, key=lambda e: (e["timestamp"], e.get("eventId", "")))
         ],
-        exchanges=None if journal is None else [_exchange(entry, start) for entry in journal],
-        output=_json(described.get("output")),
+        exchanges=None if journal is None else [_exchange(entry, start, masker) for entry in journal],
+        output=output.value,
         error=described.get("error"),
         cause=_cause_text(described.get("cause")),
+        notes=notes,
     )
+    masked: Timeline = _masked(timeline, masker)
+    return masked
+
+
+def _masked(value: Any, masker: Masker) -> Any:
+    """Every string in the timeline, at any place (fields, lists, map keys and values), masked."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: _masked(getattr(value, f.name), masker) for f in fields(value)})
+    if isinstance(value, list):
+        return [_masked(item, masker) for item in value]
+    if isinstance(value, dict | str):
+        return masker.data(value)  # depth bounded: stored JSON was parsed by stored_json
+    return value
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _started(described: dict[str, Any], history: list[dict[str, Any]]) -> datetime:
@@ -193,22 +222,13 @@ def _is_lambda(event: dict[str, Any]) -> bool:
 
 def _cause_text(cause: str | None) -> str | None:
     """A Lambda error's Cause is JSON ({errorMessage, errorType, ...}); show its message."""
-    parsed = _json(cause)
-    if isinstance(parsed, dict) and isinstance(parsed.get("errorMessage"), str):
-        return parsed["errorMessage"]
-    return cause
+    parsed = stored_json.parse(cause, "the Cause")
+    if isinstance(parsed.value, dict) and isinstance(parsed.value.get("errorMessage"), str):
+        return str(parsed.value["errorMessage"])
+    return f"({parsed.note}) {parsed.value}" if parsed.note else cause
 
 
-def _json(text: str | None) -> Any:
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _exchange(entry: dict[str, Any], start: datetime) -> HttpExchange:
+def _exchange(entry: dict[str, Any], start: datetime, masker: Masker) -> HttpExchange:
     response = entry.get("response") or {}
     received = entry.get("receivedAt")
     offset = None
@@ -219,12 +239,12 @@ def _exchange(entry: dict[str, Any], start: datetime) -> HttpExchange:
     return HttpExchange(
         offset_ms=offset,
         method=entry.get("method", ""),
-        url=masking.url(f"http://{host}{entry.get('rawPath', '')}{query}"),
+        url=masker.url(f"http://{host}{entry.get('rawPath', '')}{query}"),
         status=response.get("status"),
         elapsed_ms=response.get("elapsedMs"),
         fault=response.get("fault"),
-        request_headers=masking.headers(entry.get("headers", {})),
-        request_body=masking.truncate(entry.get("body", ""), BODY_LIMIT),
-        response_headers=masking.headers(response.get("headers", {})),
-        response_body=masking.truncate(response.get("body", ""), BODY_LIMIT),
+        request_headers=masker.headers(entry.get("headers", {})),
+        request_body=masker.body(entry.get("body", ""), BODY_LIMIT, bool(entry.get("bodyTruncated"))),
+        response_headers=masker.headers(response.get("headers", {})),
+        response_body=masker.body(response.get("body", ""), BODY_LIMIT, bool(response.get("bodyTruncated"))),
     )

@@ -3,18 +3,27 @@
 Everything is joined by the execution's id, never by time: a Lambda invocation belongs to the
 execution when one of its log lines carries the execution ARN or its trace id (the Lambda logs
 both), and a mock API journal entry when its `traceparent` carries the trace id.
+
+The secrets to mask are the template's (named by the execution's input, read from the table
+now), resolved through the Lambda's own secret store.
 """
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import requests
+from botocore.exceptions import BotoCoreError, ClientError
 
+from generic_api_call import secret_store
+from generic_api_call.errors import GenericApiCallError
+from generic_api_call.template import from_dynamodb_item
 from generic_api_call.trace import trace_id_for
 from testbed import settings
+from testbed.runs import masking, stored_json
+from testbed.runs.masking import Masker
 from testbed.runs.timeline import Timeline, build
 
 LOG_GROUP = settings.LOG_GROUP_NAME
@@ -32,7 +41,10 @@ def execution_arn(state_machine_arn: str, name_or_arn: str) -> str:
     return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name_or_arn}"
 
 
-def timeline(sfn: Any, logs: Any | None, mockapi_url: str | None, arn: str) -> Timeline:
+def timeline(sfn: Any, logs: Any | None, mockapi_url: str | None, arn: str,
+             clients: Callable[[str], Any] | None = None) -> Timeline:
+    """`clients(service)`: boto3 clients of the stack, to read the template and its secrets
+    (without: masking by names only, and the timeline says so)."""
     try:
         described = sfn.describe_execution(executionArn=arn)
     except sfn.exceptions.ExecutionDoesNotExist as exc:
@@ -41,7 +53,31 @@ def timeline(sfn: Any, logs: Any | None, mockapi_url: str | None, arn: str) -> T
     history = history_of(sfn, arn)
     log_events = lambda_log_events(logs, arn, trace_id) if logs is not None else None
     journal = journal_entries(mockapi_url, trace_id) if mockapi_url else None
-    return build(described, history, trace_id, log_events, journal)
+    masker = masker_for(clients, described.get("input")) if clients is not None else None
+    return build(described, history, trace_id, log_events, journal, masker)
+
+
+def masker_for(clients: Callable[[str], Any], execution_input: str | None) -> Masker:
+    """The template's secrets, as the Lambda resolves them; what fails is said in the masker's note."""
+    parsed = stored_json.parse(execution_input, "the execution's input").value
+    name, method = (parsed.get("templateName"), parsed.get("method")) if isinstance(parsed, dict) else (None, None)
+    if not isinstance(name, str) or not isinstance(method, str) or not name or not method:
+        return masking.by_names("the execution's input names no template and method")
+    try:
+        item = clients("dynamodb").get_item(
+            TableName=settings.TABLE_NAME, Key={"PK": {"S": name}, "SK": {"S": method}}, ConsistentRead=True,
+        ).get("Item")
+    except (ClientError, BotoCoreError) as exc:
+        return masking.by_names(f"the table could not be read: {type(exc).__name__}")
+    if item is None:
+        return masking.by_names(f"template {name!r} {method!r} is no longer in the table")
+    try:
+        template = from_dynamodb_item(item)
+    except GenericApiCallError as exc:
+        return masking.by_names(f"template {name!r} {method!r} does not load: {exc}")
+    if not template.secrets:
+        return Masker()
+    return masking.resolved(template.name, template.secrets, secret_store.resolver(clients))
 
 
 def history_of(sfn: Any, arn: str) -> list[dict[str, Any]]:
@@ -119,8 +155,12 @@ def journal_entries(mockapi_url: str, trace_id: str) -> list[dict[str, Any]] | N
         response.raise_for_status()
     except requests.RequestException:
         return None
-    entries = response.json().get("requests", [])
-    return [entry for entry in entries if entry.get("traceId") == trace_id]  # older mock APIs ignore ?traceId=
+    try:
+        parsed = response.json()
+    except (ValueError, RecursionError):  # not the mock API, or a request's parsed body nested too deep
+        return None
+    entries = parsed.get("requests", []) if isinstance(parsed, dict) else []
+    return [entry for entry in entries if isinstance(entry, dict) and entry.get("traceId") == trace_id]
 
 
 def recent(sfn: Any, state_machine_arn: str, limit: int) -> list[dict[str, Any]]:
@@ -128,26 +168,29 @@ def recent(sfn: Any, state_machine_arn: str, limit: int) -> list[dict[str, Any]]
     listed = sfn.list_executions(stateMachineArn=state_machine_arn, maxResults=limit)["executions"]
     rows: list[dict[str, Any]] = []
     for item in listed[:limit]:
-        described = sfn.describe_execution(executionArn=item["executionArn"])
-        stop = described.get("stopDate")
-        start = described["startDate"]
-        template = _template(described.get("input"))
-        rows.append({
-            "name": described.get("name", item["name"]),
-            "arn": item["executionArn"],
-            "status": described["status"],
-            "startedAt": start.isoformat(),
-            "durationMs": round((stop - start).total_seconds() * 1000) if stop else None,
-            "template": template,
-        })
+        rows.append(row(sfn.describe_execution(executionArn=item["executionArn"])))
     return rows
 
 
+def row(described: dict[str, Any]) -> dict[str, Any]:
+    """One line of the list: name, ARN, status, start, duration (ms), template (pure)."""
+    stop = described.get("stopDate")
+    start = described["startDate"]
+    return {
+        "name": described.get("name") or described["executionArn"].rsplit(":", 1)[-1],
+        "arn": described["executionArn"],
+        "status": described["status"],
+        "startedAt": start.isoformat(),
+        "durationMs": round((stop - start).total_seconds() * 1000) if stop else None,
+        "template": _template(described.get("input")),
+    }
+
+
 def _template(raw: str | None) -> str | None:
-    try:
-        data = json.loads(raw or "{}")
-    except ValueError:
-        return None
+    parsed = stored_json.parse(raw, "the input")
+    if parsed.note:
+        return "? (input nested too deep to read)"
+    data = parsed.value
     if isinstance(data, dict) and "templateName" in data:
         return f"{data.get('templateName')} {data.get('method', '')}".strip()
     return None

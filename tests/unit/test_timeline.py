@@ -5,11 +5,18 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+from rich.console import Console
+
+from generic_api_call.errors import RenderError
+from generic_api_call.secrets import MASK, forms
 from generic_api_call.trace import trace_id_for
-from testbed.runs import timeline_view
-from testbed.runs.timeline import build
+from testbed.runs import masking, timeline_view
+from testbed.runs.inert import json_text
+from testbed.runs.timeline import BODY_LIMIT, build
 from testbed.runs.timeline_sources import _invocations_with, execution_arn
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -124,3 +131,76 @@ def test_the_cli_imports_without_the_developer_tools() -> None:
     code = "import sys; sys.modules['rich'] = sys.modules['watchfiles'] = None; import testbed.cli"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
+
+
+# --- masking by the template's secrets (issue 20, defect 1) ------------------------------------
+
+SECRET = "Zq9/XkW7+pL m3é-Vt"  # a slash, a plus, a space and a non-ASCII letter: every encoding differs
+
+
+def _leaky_timeline(masker: masking.Masker | None) -> Any:
+    """An execution whose journal, logs and result all hold SECRET, each in the form it travels in."""
+    sent_header = SECRET.encode("utf-8").decode("latin-1")  # requests sends str headers as latin-1... read back
+    entry = {
+        "method": "POST", "rawPath": f"/users/{quote(SECRET, safe='')}", "rawQuery": "",
+        "headers": {"Host": "mock:8080", "X-Client-Key": SECRET, "X-Other": sent_header},
+        "body": json.dumps({"key": SECRET}),
+        "response": {"status": 200, "headers": {}, "elapsedMs": 1.0,
+                     "body": json.dumps({"headers": {"X-Client-Key": SECRET}, "body": json.dumps({"key": SECRET})})},
+    }
+    described = {**DESCRIBED, "status": "FAILED", "error": f"E {SECRET}", "cause": json.dumps({"errorMessage": SECRET})}
+    logs = [{"timestamp": T0.timestamp() * 1000 + 5, "message": f"calling {quote(SECRET)}", "logStreamName": "s"}]
+    return build(described, FAILING_HISTORY, "t" * 32, logs, [entry], masker)
+
+
+def _shown(timeline: Any) -> str:
+    buffer = io.StringIO()
+    timeline_view.render(timeline, Console(file=buffer, highlight=False, width=10_000))
+    return buffer.getvalue() + json_text(timeline.to_dict()) + json.dumps(timeline.to_dict(), ensure_ascii=False)
+
+
+def test_the_templates_secrets_are_masked_in_every_field_and_encoding() -> None:
+    masker = masking.resolved("t", ["/app/key"], lambda name: SECRET)
+    timeline = _leaky_timeline(masker)
+    shown = _shown(timeline)
+    leaked = [form for form in forms(SECRET) if form in shown]
+    assert leaked == [], f"forms of the secret in clear: {leaked}"
+    [exchange] = timeline.exchanges
+    assert exchange.url == f"http://mock:8080/users/{MASK}"
+    assert exchange.request_headers["X-Client-Key"] == MASK and json.loads(exchange.request_body) == {"key": MASK}
+    assert timeline.cause == MASK and timeline.error == f"E {MASK}" and not timeline.notes
+
+
+def test_without_the_secrets_the_timeline_says_so() -> None:
+    shown = _shown(_leaky_timeline(None))
+    assert SECRET in shown  # only names are masked: the test above can fail
+    assert "secrets not masked by value (the template's secrets were not looked up)" in shown
+
+
+def test_an_unresolvable_secret_is_named_in_a_note() -> None:
+    def store(name: str) -> str:
+        raise RenderError(f"secret '{name}' could not be read (ParameterNotFound)")
+
+    timeline = _leaky_timeline(masking.resolved("t", ["/app/key", "/app/gone"],
+                                                lambda n: SECRET if n == "/app/key" else store(n)))
+    assert [note for note in timeline.notes if "/app/gone" in note and "ParameterNotFound" in note]
+    assert not [form for form in forms(SECRET) if form in _shown(timeline)]  # the other one still is
+
+
+def test_a_body_cut_by_the_journal_ends_with_no_prefix_of_a_secret() -> None:
+    masker = masking.resolved("t", ["/app/key"], lambda name: SECRET)
+    entry = {"method": "GET", "rawPath": "/x", "headers": {}, "body": "", "response": {
+        "status": 200, "headers": {}, "body": "x" * 10 + SECRET[:7], "bodyTruncated": True}}
+    [exchange] = build(DESCRIBED, FAILING_HISTORY, "t" * 32, [], [entry], masker).exchanges or []
+    assert exchange.response_body == "x" * 10 + MASK
+    long_entry = {**entry, "response": {**entry["response"], "bodyTruncated": False,
+                                        "body": "y" * (BODY_LIMIT - 3) + SECRET}}
+    [cut] = build(DESCRIBED, FAILING_HISTORY, "t" * 32, [], [long_entry], masker).exchanges or []
+    assert SECRET[:3] not in cut.response_body and "more characters" in cut.response_body
+
+
+def test_the_mask_has_one_home_the_lambda() -> None:
+    import generic_api_call.secrets as lambda_secrets
+
+    assert masking.MASK is lambda_secrets.MASK
+    assert "[REDACTED]" not in Path(masking.__file__).read_text(encoding="utf-8")
