@@ -17,7 +17,7 @@ import pytest
 from generic_api_call import secret_store
 from generic_api_call.handler import lambda_handler
 from generic_api_call.secrets import MASK, Secrets
-from testbed.templates import to_item
+from testbed.deploy.templates import to_item
 from tests.servers import LambdaContext, QuietHandler, serving
 
 PIN = "40192837"  # digits only: unquoted in a JSON string body, it is sent as a number

@@ -14,7 +14,7 @@ from generic_api_call.handler import lambda_handler
 from generic_api_call.limits import MAX_BLOCK_NESTING, MAX_TEMPLATE_DEPTH
 from generic_api_call.render import check_syntax
 from generic_api_call.template import from_plain
-from testbed.templates import to_item
+from testbed.deploy.templates import to_item
 from tests.servers import LambdaContext
 
 
