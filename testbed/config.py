@@ -50,7 +50,7 @@ class ConfigError(TestbedError):
 class Config:
     state_dir: Path = settings.ROOT / ".testbed"
     backend: str = "auto"
-    emulator_port: int = DEFAULT_EMULATOR_PORT
+    emulator_port: int = DEFAULT_EMULATOR_PORT  # 0: any free port (the docker backend only)
     mockapi_port: int = DEFAULT_MOCKAPI_PORT
     region: str = DEFAULT_REGION
     aws_endpoint: str | None = None
@@ -72,8 +72,10 @@ class Config:
         return cls(
             state_dir=Path(env.get("TESTBED_STATE_DIR") or settings.ROOT / ".testbed"),
             backend=backend,
-            emulator_port=parse_port(env.get("TESTBED_EMULATOR_PORT"), "TESTBED_EMULATOR_PORT", DEFAULT_EMULATOR_PORT),
-            mockapi_port=parse_port(env.get("TESTBED_MOCKAPI_PORT"), "TESTBED_MOCKAPI_PORT", DEFAULT_MOCKAPI_PORT),
+            emulator_port=parse_port(env.get("TESTBED_EMULATOR_PORT"), "TESTBED_EMULATOR_PORT", DEFAULT_EMULATOR_PORT,
+                                     allow_any=True),
+            mockapi_port=parse_port(env.get("TESTBED_MOCKAPI_PORT"), "TESTBED_MOCKAPI_PORT", DEFAULT_MOCKAPI_PORT,
+                                   allow_any=True),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
             aws_endpoint=env.get("AWS_ENDPOINT_URL") or None,
             mockapi_url=env.get("TESTBED_MOCKAPI_URL") or None,

@@ -46,6 +46,11 @@ class EmbeddedStack(Stack):
         self.emulator_port = emulator_port or saved.get("emulator") or self.config.emulator_port
         self.mockapi_port = mockapi_port or saved.get("mockapi") or self.config.mockapi_port
         self.extra_env = extra_env or {}
+        ports = ((self.emulator_port, "TESTBED_EMULATOR_PORT"), (self.mockapi_port, "TESTBED_MOCKAPI_PORT"))
+        for port, variable in ports:
+            if port == 0:
+                raise StackError(f"{variable}=0 (any free port) works with the docker backend only; "
+                                 f"the embedded backend needs a port: {variable}=<port> make up")
 
     @property
     def endpoints(self) -> Endpoints:

@@ -60,7 +60,7 @@ def test_every_variable_is_read() -> None:
 
 
 @pytest.mark.parametrize(("variable", "value"), [
-    ("TESTBED_EMULATOR_PORT", "0"), ("TESTBED_EMULATOR_PORT", "65536"), ("TESTBED_MOCKAPI_PORT", "80a"),
+    ("TESTBED_EMULATOR_PORT", "70000"), ("TESTBED_EMULATOR_PORT", "65536"), ("TESTBED_MOCKAPI_PORT", "80a"),
     ("TESTBED_MOCKAPI_PORT", "-1"), ("BACKEND", "podman"), ("TESTBED_SFN_COV_FAIL_UNDER", "lots"),
 ])
 def test_a_bad_value_names_the_variable(variable: str, value: str) -> None:
@@ -81,3 +81,13 @@ def test_a_target_comes_from_the_config() -> None:
     assert aws.Target.of(config) == aws.Target("http://e:1", "eu-west-1", False)
     assert aws.Target.of(config, "http://other:2").endpoint == "http://other:2"
     assert aws.state_machine_arn(aws.Target.of(config), "M", account="1") == "arn:aws:states:eu-west-1:1:stateMachine:M"
+
+
+def test_port_zero_means_any_free_port_for_docker_and_is_refused_by_the_embedded_stack(tmp_path: Path) -> None:
+    from testbed.stacks.base import StackError
+    from testbed.stacks.embedded import EmbeddedStack
+
+    config = Config.from_env({"TESTBED_EMULATOR_PORT": "0"})
+    assert config.emulator_port == 0
+    with pytest.raises(StackError, match="TESTBED_EMULATOR_PORT=0"):
+        EmbeddedStack(config, run_dir=tmp_path)
