@@ -9,8 +9,13 @@ GIB = 1024 * MIB
 MAX_RUNTIME_STUBS = 1000
 # One POST /__admin/stubs body (aiohttp's own default cap, so large stub bodies keep working).
 MAX_STUB_BYTES = 1 * MIB
-# All run-time stubs together, measured as their JSON text.
+# All run-time stubs together: their JSON text, plus STUB_ITEM_BYTES for each response and each
+# header they hold as Python objects (measured: ~250 B per response, ~130 B per header), so
+# 1 MiB of `responses: [{}, {}, ...]` counts as the ~75 MiB it takes, not as 1 MiB.
 MAX_RUNTIME_STUB_BYTES = 64 * MIB
+STUB_ITEM_BYTES = 256
+# `responses` of one stub: a sequence for retries needs a few; this bounds the objects one POST builds.
+MAX_RESPONSES_PER_STUB = 1000
 # Objects and lists nested in one stub (deeper ones would hit Python's recursion limit).
 MAX_JSON_DEPTH = 64
 # pathPattern: its length, and the memory RE2 may use for one compiled pattern and its DFA cache.

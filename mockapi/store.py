@@ -38,9 +38,9 @@ class StubStore:
         if len(others) >= MAX_RUNTIME_STUBS:
             raise StubLimitError(f"there are already {len(others)} run-time stubs, the limit "
                                  f"(MAX_RUNTIME_STUBS = {MAX_RUNTIME_STUBS}); {RESET_HINT}")
-        total = sum(len(kept.definition_json) for kept in others) + len(stub.definition_json)
+        total = sum(kept.weight for kept in others) + stub.weight
         if total > MAX_RUNTIME_STUB_BYTES:
-            raise StubLimitError(f"run-time stubs would take {total} bytes of JSON, over the limit "
+            raise StubLimitError(f"run-time stubs would take about {total} bytes, over the limit "
                                  f"(MAX_RUNTIME_STUB_BYTES = {MAX_RUNTIME_STUB_BYTES}); {RESET_HINT}")
         self._runtime = [stub, *others]
         self._served.pop(stub.id, None)

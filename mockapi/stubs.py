@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from mockapi.fields import StubError, boolean, check_depth, headers, integer, join, mapping, raw_path, reject_unknown
-from mockapi.limits import MAX_DELAY_MS, MAX_FAULT_SIZE_BYTES
+from mockapi.limits import MAX_DELAY_MS, MAX_FAULT_SIZE_BYTES, MAX_RESPONSES_PER_STUB, STUB_ITEM_BYTES
 from mockapi.patterns import PathPattern, PatternError, compile_path_pattern
 
 __all__ = ["FAULTS", "SIZED_FAULTS", "RequestMatcher", "ResponseSpec", "Stub", "StubError", "StubFileError",
@@ -102,11 +102,17 @@ class Stub:
     # The stub as given (with its id) as compact JSON, for GET /__admin/stubs: text costs far
     # less memory than the parsed objects, and its length is what the store's limits count.
     definition_json: bytes
+    weight: int  # about the bytes this stub keeps in memory (what the store's byte limit counts)
 
     @property
     def definition(self) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(self.definition_json)
         return parsed
+
+
+def _weight(request: RequestMatcher, responses: tuple[ResponseSpec, ...], definition_json: bytes) -> int:
+    items = len(request.headers) + sum(1 + len(spec.headers) for spec in responses)
+    return len(definition_json) + STUB_ITEM_BYTES * items
 
 
 def _parse_request(value: object, where: str) -> RequestMatcher:
@@ -203,12 +209,14 @@ def parse_stub(value: object, where: str = "", default_id: str | None = None) ->
         raw_list = obj["responses"]
         if not isinstance(raw_list, list) or not raw_list:
             raise StubError(join(where, "responses"), "must be a non-empty list")
+        if len(raw_list) > MAX_RESPONSES_PER_STUB:
+            raise StubError(join(where, "responses"), f"more than {MAX_RESPONSES_PER_STUB} (MAX_RESPONSES_PER_STUB)")
         responses = tuple(
             _parse_response(item, f"{join(where, 'responses')}[{index}]") for index, item in enumerate(raw_list)
         )
     rest = {key: value for key, value in obj.items() if key != "id"}
     definition = json.dumps({"id": stub_id, **rest}, ensure_ascii=False, separators=(",", ":")).encode()
-    return Stub(stub_id, request, responses, definition)
+    return Stub(stub_id, request, responses, definition, _weight(request, responses, definition))
 
 
 def load_stub_file(path: Path) -> list[Stub]:

@@ -17,9 +17,11 @@ from mockapi.limits import (
     MAX_FAULT_SIZE_BYTES,
     MAX_JSON_DEPTH,
     MAX_PATH_PATTERN_CHARS,
+    MAX_RESPONSES_PER_STUB,
     MAX_RUNTIME_STUB_BYTES,
     MAX_RUNTIME_STUBS,
     MAX_STUB_BYTES,
+    STUB_ITEM_BYTES,
 )
 from testbed.probes import free_port
 from tests.mockapi.support import MockApi, run_cli
@@ -171,6 +173,25 @@ def test_runtime_stub_bytes_are_capped(mock_api: MockApi, unique: str, own_stubs
     assert response.status_code == 400, "the byte limit was never reached"
     error = response.json()["error"]
     assert "MAX_RUNTIME_STUB_BYTES" in error and "POST /__admin/reset" in error
+
+
+def test_responses_count_as_the_memory_they_take(mock_api: MockApi, unique: str, own_stubs: list[str]) -> None:
+    # 3 bytes of JSON ({}) became a ~250-byte object: 1 MiB of them took ~75 MiB, and 74 such
+    # stubs 5.4 GiB, all "within" a limit that counted JSON text. Now each counts what it takes.
+    too_many = {"request": {"path": unique}, "responses": [{}] * (MAX_RESPONSES_PER_STUB + 1)}
+    response = post_stub(mock_api, too_many)
+    assert response.status_code == 400 and "MAX_RESPONSES_PER_STUB" in response.json()["error"]
+    prefix = unique.strip("/")
+    with requests.Session() as session:
+        for index in range(MAX_RUNTIME_STUBS):
+            stub = {"id": f"{prefix}-{index}", "request": {"path": f"{unique}/{index}"},
+                    "responses": [{}] * MAX_RESPONSES_PER_STUB}
+            response = post_stub(mock_api, stub, session)
+            if response.status_code != 201:
+                break
+            own_stubs.append(stub["id"])
+    assert "MAX_RUNTIME_STUB_BYTES" in response.json()["error"]
+    assert len(own_stubs) < MAX_RUNTIME_STUB_BYTES // (STUB_ITEM_BYTES * MAX_RESPONSES_PER_STUB)
 
 
 @pytest.mark.parametrize("chunked", [False, True])
