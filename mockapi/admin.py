@@ -1,9 +1,13 @@
 """The WireMock-style admin API under /__admin/: health, journal and run-time stubs."""
 
+import json
+
 from aiohttp import web
 
 from mockapi.journal import Journal
-from mockapi.stubs import Stub, StubConflictError, StubError, StubStore, parse_stub
+from mockapi.limits import MAX_STUB_BYTES
+from mockapi.store import StubConflictError, StubLimitError, StubStore
+from mockapi.stubs import Stub, StubError, parse_stub
 
 ADMIN_PREFIX = "/__admin"
 
@@ -49,14 +53,20 @@ class AdminApi:
         return web.json_response({"stubs": stubs})
 
     async def add_stub(self, request: web.Request) -> web.Response:
+        body = await _read_at_most(request, MAX_STUB_BYTES)
+        if body is None:
+            return _error(413, f"stub is larger than {MAX_STUB_BYTES} bytes (MAX_STUB_BYTES); send a smaller "
+                               f"body, or use the oversized or gzip_bomb fault for a large response")
         try:
-            raw = await request.json()
+            raw = json.loads(body)
         except ValueError as exc:  # JSONDecodeError, or a body that is not UTF-8
             return _error(400, f"request body is not valid JSON: {exc}")
+        except RecursionError:  # the parser recurses once per nesting level
+            return _error(400, "request body is not valid JSON: nested too deeply")
         try:
             stub = parse_stub(raw)
             self._store.add(stub)
-        except StubError as exc:
+        except (StubError, StubLimitError) as exc:
             return _error(400, str(exc))
         except StubConflictError as exc:
             return _error(409, str(exc))
@@ -75,6 +85,18 @@ class AdminApi:
         self._store.reset()
         self._journal.clear()
         return web.json_response({"status": "reset"})
+
+
+async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None once it is known to be longer than `limit` (declared or as sent)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None  # refused before reading: aiohttp closes the connection on the unread rest
+    body = bytearray()
+    while chunk := await request.content.read(64 * 1024):
+        body += chunk
+        if len(body) > limit:  # a chunked upload declares no length: stop as soon as it is too big
+            return None
+    return bytes(body)
 
 
 def _selection(request: web.Request) -> tuple[str, str | None]:

@@ -7,17 +7,25 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mockapi.capture import CapturedRequest
+from mockapi.limits import JOURNAL_MAX_BYTES, JOURNAL_MAX_ENTRIES, JOURNAL_RESPONSE_BODY_BYTES
 from mockapi.tracing import trace_id
 
-# Response bodies are kept for reading, not for replay: a few KiB shows what was answered.
-RESPONSE_BODY_LIMIT = 4096
+
+def _weight(captured: CapturedRequest) -> int:
+    """Roughly the bytes an entry holds: the kept body, headers, path and query (twice: raw and parsed)."""
+    header_bytes = sum(len(name) + len(value) for name, value in captured.headers.items())
+    return len(captured.body) + header_bytes + len(captured.raw_path) * 2 + len(captured.raw_query) * 2 \
+        + JOURNAL_RESPONSE_BODY_BYTES
 
 
 class Journal:
-    """Keeps the newest `max_entries` requests; older ones fall off so memory stays bounded."""
+    """Keeps the newest requests, up to `max_entries` and about `max_bytes`; older ones fall off."""
 
-    def __init__(self, max_entries: int = 1000) -> None:
+    def __init__(self, max_entries: int = JOURNAL_MAX_ENTRIES, max_bytes: int = JOURNAL_MAX_BYTES) -> None:
         self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
+        self._max_bytes = max_bytes
+        self._weights: dict[str, int] = {}  # entry id -> _weight
+        self._bytes = 0
 
     def record(self, captured: CapturedRequest, stub_id: str | None) -> dict[str, Any]:
         entry = {
@@ -30,8 +38,18 @@ class Journal:
             "traceId": trace_id(captured.headers),
             "response": None,
         }
+        if len(self._entries) == self._entries.maxlen:
+            self._forget(self._entries[0])  # append() below drops it
         self._entries.append(entry)
+        self._weights[entry["id"]] = weight = _weight(captured)
+        self._bytes += weight
+        # Headers (up to 128 of 8 KiB each) can make one entry a MiB: count bytes, not only entries.
+        while self._bytes > self._max_bytes and len(self._entries) > 1:
+            self._forget(self._entries.popleft())
         return entry
+
+    def _forget(self, entry: dict[str, Any]) -> None:
+        self._bytes -= self._weights.pop(entry["id"], 0)
 
     @staticmethod
     def record_response(entry: dict[str, Any], status: int, headers: Mapping[str, str], body: bytes,
@@ -40,9 +58,9 @@ class Journal:
         entry["response"] = {
             "status": status,
             "headers": dict(headers),
-            "body": body[:RESPONSE_BODY_LIMIT].decode("utf-8", errors="replace"),
+            "body": body[:JOURNAL_RESPONSE_BODY_BYTES].decode("utf-8", errors="replace"),
             "bodySize": len(body),
-            "bodyTruncated": len(body) > RESPONSE_BODY_LIMIT,
+            "bodyTruncated": len(body) > JOURNAL_RESPONSE_BODY_BYTES,
             "elapsedMs": round(elapsed_ms, 1),
             "fault": fault,
         }
@@ -53,7 +71,12 @@ class Journal:
 
     def clear(self, path_prefix: str = "", trace: str | None = None) -> int:
         """Drop entries (all, or those selected as in `entries`); returns how many were dropped."""
-        kept = [entry for entry in self._entries if not _selected(entry, path_prefix, trace)]
+        kept: list[dict[str, Any]] = []
+        for entry in self._entries:
+            if _selected(entry, path_prefix, trace):
+                self._forget(entry)
+            else:
+                kept.append(entry)
         dropped = len(self._entries) - len(kept)
         self._entries = deque(kept, maxlen=self._entries.maxlen)
         return dropped

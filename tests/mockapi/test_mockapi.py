@@ -6,14 +6,10 @@ shared server and read only their own journal entries with ?pathPrefix=.
 
 import gzip
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,92 +17,11 @@ import pytest
 import requests
 
 from testbed.probes import free_port
+from tests.mockapi.support import MockApi, clean_env, run_cli
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-STARTUP_DEADLINE_S = 15.0
 # One xdist worker runs them all (`--dist loadgroup`), so one server serves the session: each
 # worker would start its own (`mock_api` is per process), ~0.7 s of CPU each.
 pytestmark = pytest.mark.xdist_group("mockapi")
-
-
-def clean_env(**overrides: str) -> dict[str, str]:
-    """The environment without the caller's MOCKAPI_* settings, plus `overrides`."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MOCKAPI_")}
-    return {**env, **overrides}
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python -m mockapi` to completion (for start-up failures)."""
-    return subprocess.run(
-        [sys.executable, "-m", "mockapi", *args],
-        check=False,  # the exit code is what the tests assert on
-        cwd=REPO_ROOT,
-        env=env if env is not None else clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-
-
-class MockApi:
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-
-    def url(self, path: str) -> str:
-        return f"{self.base_url}{path}"
-
-    def add_stub(self, stub: dict[str, Any]) -> str:
-        response = requests.post(self.url("/__admin/stubs"), json=stub, timeout=5)
-        assert response.status_code == 201, response.text
-        return response.json()["id"]
-
-    def journal(self, path_prefix: str) -> list[dict[str, Any]]:
-        response = requests.get(self.url("/__admin/requests"), params={"pathPrefix": path_prefix}, timeout=5)
-        response.raise_for_status()
-        return response.json()["requests"]
-
-
-@pytest.fixture(scope="session")
-def mock_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockApi]:
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("mockapi") / "server.log"
-    base_url = f"http://127.0.0.1:{port}"
-    # Output goes to a file: a pipe nobody reads would eventually block the server.
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "mockapi", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=clean_env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_DEADLINE_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"mockapi exited early:\n{log_path.read_text()}")
-            try:
-                if requests.get(f"{base_url}/__admin/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"mockapi not healthy in {STARTUP_DEADLINE_S}s:\n{log_path.read_text()}")
-            time.sleep(0.05)
-        yield MockApi(base_url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture
-def unique() -> str:
-    """A path prefix no other test uses."""
-    return f"/t-{uuid.uuid4().hex[:10]}"
 
 
 # --- file stubs -------------------------------------------------------------------------------
@@ -493,7 +408,19 @@ def test_journal_records_the_trace_id_and_filters_by_it(mock_api: MockApi, uniqu
     answered = selected[0]["response"]
     assert answered["status"] == 201
     assert json.loads(answered["body"]) == {"ok": 1}
-    assert answered["elapsedMs"] >= 0
+
+
+def test_journal_elapsed_ms_is_the_time_taken_to_answer(mock_api: MockApi, unique: str) -> None:
+    delay_ms = 300
+    mock_api.add_stub({"request": {"path": f"{unique}/slow"},
+                       "response": {"delayMs": delay_ms, "fault": "invalid_json"}})
+    mock_api.add_stub({"request": {"path": f"{unique}/plain"}, "response": {"status": 204}})
+    requests.get(mock_api.url(f"{unique}/slow"), timeout=5)
+    requests.get(mock_api.url(f"{unique}/plain"), timeout=5)
+    slow, plain = (entry["response"] for entry in mock_api.journal(unique))
+    assert slow["fault"] == "invalid_json"
+    assert slow["elapsedMs"] >= delay_ms  # the delay before the fault counts
+    assert plain["elapsedMs"] < delay_ms  # a plain answer takes well under the delay
 
 
 def test_journal_records_the_fault_a_stub_served(mock_api: MockApi, unique: str) -> None:

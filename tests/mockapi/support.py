@@ -1,0 +1,49 @@
+"""Helpers of the mock API tests: run the CLI, and a handle on a running server."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+STARTUP_DEADLINE_S = 15.0
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    """The environment without the caller's MOCKAPI_* settings, plus `overrides`."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MOCKAPI_")}
+    return {**env, **overrides}
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m mockapi` to completion (for start-up failures)."""
+    return subprocess.run(
+        [sys.executable, "-m", "mockapi", *args],
+        check=False,  # the exit code is what the tests assert on
+        cwd=REPO_ROOT,
+        env=env if env is not None else clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+class MockApi:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}{path}"
+
+    def add_stub(self, stub: dict[str, Any]) -> str:
+        response = requests.post(self.url("/__admin/stubs"), json=stub, timeout=5)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def journal(self, path_prefix: str) -> list[dict[str, Any]]:
+        response = requests.get(self.url("/__admin/requests"), params={"pathPrefix": path_prefix}, timeout=5)
+        response.raise_for_status()
+        return response.json()["requests"]
