@@ -10,34 +10,19 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from generic_api_call import secret_store
 from generic_api_call.errors import GenericApiCallError
 from generic_api_call.template import Template, from_dynamodb_item
-from testbed import aws, settings
-from testbed.config import Config, ConfigError
+from testbed import aws, errors, settings
+from testbed.config import Config
 from testbed.deploy import synth
-from testbed.deploy.cloudformation import DeployError
-from testbed.deploy.lint import CheckError
-from testbed.deploy.packaging import PackagingError
-from testbed.deploy.seed import SeedConfig, SeedError, allowed_hosts, seed
-from testbed.deploy.statemachine import DefinitionError
-from testbed.deploy.synth import SynthError
-from testbed.deploy.template_table import ChangedMeanwhile
+from testbed.deploy.seed import SeedConfig, allowed_hosts, seed
 from testbed.deploy.templates import TEMPLATE_SUFFIXES, TemplateFileError, load_file
-from testbed.probes import NotReady
 from testbed.runs import dryrun, executions, timeline_sources
 from testbed.runs.inert import json_text
 from testbed.stacks import backends
 from testbed.stacks.backends import make_stack
 from testbed.stacks.base import StackError
-
-USER_ERRORS = (
-    StackError, NotReady, SeedError, TemplateFileError, DefinitionError, PackagingError,
-    executions.ExecutionTimeout, timeline_sources.ExecutionNotFound, GenericApiCallError,
-    SynthError, DeployError, CheckError, ChangedMeanwhile, ConfigError,
-)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,11 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.config = Config.from_env()  # the one read of the environment; passed down from here
         return args.func(args)
-    except USER_ERRORS as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except (ClientError, BotoCoreError) as exc:
-        print(f"error: AWS call failed: {exc}", file=sys.stderr)
+    except Exception as exc:  # the one place the CLI turns an error into `error:` lines
+        error = errors.user_error(exc)
+        if error is None:
+            raise  # a bug: Python prints the traceback
+        print("\n".join(error.lines()), file=sys.stderr)
         return 1
 
 
@@ -141,11 +126,14 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     target = _target(args)
     sfn = aws.client("stepfunctions", target)
-    result = executions.run(
-        sfn, _state_machine_arn(target),
-        {"templateName": args.template, "method": args.method.upper(), "params": params},
-        timeout=args.timeout,
-    )
+    try:
+        result = executions.run(
+            sfn, _state_machine_arn(target),
+            {"templateName": args.template, "method": args.method.upper(), "params": params},
+            timeout=args.timeout,
+        )
+    except executions.ExecutionTimeout as exc:  # testbed/runs/ is not on TestbedError (yet)
+        raise errors.TestbedError(str(exc), hint="a longer --timeout, or `testbed show` it later") from exc
     _print_timeline(args, target, result.arn)
     return 0 if result.status == "SUCCEEDED" else 1
 
@@ -173,8 +161,11 @@ def _executions(args: argparse.Namespace) -> int:
 def _print_timeline(args: argparse.Namespace, target: aws.Target, arn: str) -> str:
     sfn = aws.client("stepfunctions", target)
     logs = aws.client("logs", target)
-    found = timeline_sources.timeline(sfn, logs, _mockapi_url(args, target.endpoint), arn,
-                                      clients=lambda service: aws.client(service, target))
+    try:
+        found = timeline_sources.timeline(sfn, logs, _mockapi_url(args, target.endpoint), arn,
+                                          clients=lambda service: aws.client(service, target))
+    except timeline_sources.ExecutionNotFound as exc:  # testbed/runs/ is not on TestbedError (yet)
+        raise errors.TestbedError(str(exc)) from exc
     from testbed.runs import timeline_view  # rich: not installed where the emulator image runs `testbed seed`
 
     if args.json:
@@ -268,7 +259,11 @@ def _deployed(name: str, method: str, target: aws.Target) -> tuple[Template, str
     config = aws.client("lambda", target).get_function_configuration(FunctionName=settings.FUNCTION_NAME)
     variables = config.get("Environment", {}).get("Variables", {})
     secrets = secret_store.resolver(lambda service: aws.client(service, target))
-    return from_dynamodb_item(item), variables.get("API_BASE_URL", ""), variables.get("ALLOWED_HOSTS", ""), secrets
+    try:
+        template = from_dynamodb_item(item)
+    except GenericApiCallError as exc:  # InvalidTemplate: what the Lambda would fail on
+        raise errors.wrap(exc, f"table item PK={name!r} SK={method!r}") from exc
+    return template, variables.get("API_BASE_URL", ""), variables.get("ALLOWED_HOSTS", ""), secrets
 
 
 def _env(args: argparse.Namespace) -> int:
@@ -292,7 +287,11 @@ def _watch(args: argparse.Namespace) -> int:
     paths = watch.WatchedPaths.of()
     print(f"Watching {', '.join(watch.relative(p) for p in paths.all())} -> {stack.name} stack at "
           f"{stack.endpoints.aws} (Ctrl-C to stop)", flush=True)
-    watch.Watcher(stack, paths, lambda line: print(line, flush=True)).run()
+    try:
+        watch.Watcher(stack, paths, lambda line: print(line, flush=True)).run()
+    except KeyboardInterrupt:  # Ctrl-C during a deploy: stop, without a traceback
+        print("Stopped watching.")
+        return 130
     return 0
 
 

@@ -8,10 +8,12 @@ from collections.abc import Callable
 
 import requests
 
+from testbed.errors import TestbedError
+
 POLL_SECONDS = 0.2
 
 
-class NotReady(TimeoutError):
+class NotReady(TestbedError):
     """A service did not become ready before its deadline."""
 
 

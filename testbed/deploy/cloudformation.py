@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from testbed import aws, probes, settings
 from testbed.deploy import guards, packaging
 from testbed.deploy.packaging import PublishedAsset
+from testbed.errors import TestbedError
 
 BOOTSTRAP_QUALIFIER = "hnb659fds"  # the CDK's default; the template's asset bucket names use it
 BOOTSTRAP_VERSION_PARAMETER = f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version"
@@ -29,7 +30,7 @@ BOOTSTRAP_VERSION = "30"  # >= what the CDK's CheckBootstrapVersion rule require
 STACK_TIMEOUT_SECONDS = 180.0
 
 
-class DeployError(RuntimeError):
+class DeployError(TestbedError):
     """The stack could not be deployed; the message names the resource and the fix."""
 
 

@@ -9,12 +9,13 @@ import json
 from pathlib import Path
 
 from testbed import settings
+from testbed.errors import TestbedError
 
 # Any well-formed Lambda ARN: the validator checks the definition's shape, not the account.
 _SAMPLE_FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:GenericApiCallLambda"
 
 
-class CheckError(RuntimeError):
+class CheckError(TestbedError):
     """A guard refused the deployment; the message says what is wrong and how to fix it."""
 
 

@@ -15,11 +15,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from testbed.errors import TestbedError
+
 _FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 _SKIP_PARTS = {"__pycache__"}
 
 
-class PackagingError(RuntimeError):
+class PackagingError(TestbedError):
     """An asset folder is missing or empty."""
 
 

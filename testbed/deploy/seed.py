@@ -25,9 +25,10 @@ from testbed import aws, settings
 from testbed.config import Config
 from testbed.deploy import cloudformation, synth, template_table, templates
 from testbed.deploy.report import SeedReport
+from testbed.errors import TestbedError
 
 
-class SeedError(RuntimeError):
+class SeedError(TestbedError):
     """The stack is in a state the seed cannot reconcile (e.g. no table for --templates-only)."""
 
 

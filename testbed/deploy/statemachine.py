@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from testbed import settings
+from testbed.errors import TestbedError
 
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
-class DefinitionError(ValueError):
+class DefinitionError(TestbedError):
     """The ASL file is not valid JSON, or a placeholder has no value."""
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from testbed import settings
 from testbed.config import Config
 from testbed.deploy import lint
+from testbed.errors import TestbedError
 
 # The emulator's context: `make down` must leave nothing behind.
 EMULATOR_CONTEXT = {"removalPolicy": "destroy"}
@@ -33,7 +34,7 @@ _SKIP_PARTS = {"__pycache__", "node_modules", ".pytest_cache", ".mypy_cache"}
 _HASH_FILE = ".testbed-inputs"
 
 
-class SynthError(RuntimeError):
+class SynthError(TestbedError):
     """The CDK app could not be synthesized; the message says what to install or fix."""
 
 

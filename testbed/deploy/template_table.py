@@ -19,11 +19,12 @@ from botocore.exceptions import ClientError
 
 from testbed import settings
 from testbed.deploy.templates import SEEDED_FROM, TEMPLATE_SUFFIXES, TemplateFile
+from testbed.errors import TestbedError
 
 Key = tuple[str, str]  # (name, method): the item's PK and SK
 
 
-class ChangedMeanwhile(RuntimeError):
+class ChangedMeanwhile(TestbedError):
     """Another writer changed an item this seed was deleting; nothing of this seed was written."""
 
 

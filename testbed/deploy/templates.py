@@ -19,16 +19,17 @@ from generic_api_call.destinations import AllowList, check_origin
 from generic_api_call.errors import DestinationRefused, GenericApiCallError, InvalidTemplate, SecretNotAllowed
 from generic_api_call.render import check_syntax, template_destination
 from generic_api_call.template import SEEDED_FROM, Template, from_plain
+from testbed.errors import TestbedError
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
 _serializer = TypeSerializer()
 
 
-class TemplateFileError(ValueError):
+class TemplateFileError(TestbedError):
     """A template file is invalid; the message names the file and the reason."""
 
     def __init__(self, path: Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{path}: {reason}", context={"file": str(path)})
         self.path = path
         self.reason = reason
 

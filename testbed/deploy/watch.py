@@ -11,24 +11,21 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import watchfiles
 
-from testbed import settings
-from testbed.deploy.packaging import PackagingError
+from testbed import errors, settings
 from testbed.deploy.report import SeedReport
-from testbed.deploy.seed import SeedConfig, SeedError, seed
-from testbed.deploy.statemachine import DefinitionError
-from testbed.deploy.template_table import ChangedMeanwhile
-from testbed.deploy.templates import TEMPLATE_SUFFIXES, TemplateFileError
-from testbed.stacks.base import Stack, StackError
+from testbed.deploy.seed import SeedConfig, seed
+from testbed.deploy.templates import TEMPLATE_SUFFIXES
+from testbed.stacks.base import Stack
 
 TEMPLATES = "templates"
 INFRASTRUCTURE = "infrastructure"
-DEPLOY_ERRORS = (TemplateFileError, SeedError, DefinitionError, PackagingError, StackError, ChangedMeanwhile)
 # watchfiles groups changes for `debounce` ms at most; editors write a file in several steps.
 DEBOUNCE_MS = 200
 STEP_MS = 50
@@ -109,8 +106,8 @@ class Watcher:
                 report = deploy_templates(self.stack, self.paths.templates[0], self.paths.root)
             else:
                 report = deploy_infrastructure(self.stack, self.paths.root, self.paths.templates[0])
-        except DEPLOY_ERRORS as exc:
-            return f"{_clock()} {kind:<14} {names}: NOT deployed: {exc}"
+        except Exception as exc:  # an edit must never end the watch; Ctrl-C (not an Exception) does
+            return f"{_clock()} {kind:<14} {names}: NOT deployed: {_describe(exc)}"
         took = time.monotonic() - started
         what = "; ".join(report.changed) if report.changed else "nothing to deploy (already up to date)"
         return f"{_clock()} {kind:<14} {names}: {what} ({took:.2f}s)"
@@ -127,6 +124,15 @@ class Watcher:
                 ready = None
             if changes:
                 self.handle(Path(path) for _change, path in changes)
+
+
+def _describe(exc: Exception) -> str:
+    """A user error as the CLI shows it (message, hint); a bug with its traceback, to report."""
+    error = errors.user_error(exc)
+    if error is not None:
+        return error.message + (f"\n  hint: {error.hint}" if error.hint else "")
+    trace = "".join(traceback.format_exception(exc)).rstrip()
+    return f"unexpected {type(exc).__name__} (a bug in the harness; the watch goes on):\n{trace}"
 
 
 def relative(path: Path) -> str:

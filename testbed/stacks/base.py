@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from testbed import aws, settings
 from testbed.config import Config
 from testbed.deploy.report import SeedReport
+from testbed.errors import TestbedError
 
 
-class StackError(RuntimeError):
+class StackError(TestbedError):
     """A stack could not be started or stopped; the message says what to do."""
 
 

@@ -77,3 +77,8 @@ def test_the_stack_interface_knows_nothing_of_its_users() -> None:
     graph = import_graph()
     allowed = {"testbed.settings", "testbed.aws", "testbed.config", "testbed.errors", "testbed.deploy.report"}
     assert graph["testbed.stacks.base"] <= allowed
+
+
+def test_the_error_model_is_a_leaf() -> None:
+    """testbed.errors is imported by every module that raises: it imports none of them."""
+    assert import_graph()["testbed.errors"] == set()
