@@ -7,6 +7,9 @@ rejects exactly what the Lambda would reject at run time.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -79,7 +82,7 @@ class _TemplateLoader(yaml.SafeLoader):
 
 def load_file(path: Path, folder: str | None = None) -> TemplateFile:
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)  # a SafeLoader
+        data = yaml.load(read_regular(path), Loader=_TemplateLoader)  # a SafeLoader
     except (OSError, ValueError, yaml.YAMLError) as exc:  # ValueError: e.g. an integer of over 4300 digits
         raise TemplateFileError(path, f"cannot be read as YAML/JSON: {exc}") from exc
     except RecursionError:  # PyYAML's parser recurses: a few hundred nested brackets overflow it
@@ -112,6 +115,30 @@ def load_file(path: Path, folder: str | None = None) -> TemplateFile:
     except (DynamoDBRefusal, TypeError, ValueError, ArithmeticError) as exc:  # the serializer's own, as a backstop
         raise TemplateFileError(path, str(exc).replace("'PK'", "'name'").replace("'SK'", "'method'")) from exc
     return TemplateFile(path=path, template=template, item=item)
+
+
+def read_regular(path: Path) -> str:
+    """The text of a regular file (or a link to one). A FIFO named like a template blocked the
+    seed and the watch in read() until something wrote to it: it is opened without blocking and
+    refused, as are directories, devices and sockets."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno != errno.ENXIO:  # ENXIO: a socket
+            raise
+        descriptor = -1
+    try:
+        mode = os.fstat(descriptor).st_mode if descriptor >= 0 else stat.S_IFSOCK
+        if not stat.S_ISREG(mode):
+            kind = {stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFDIR: "a directory",
+                    stat.S_IFSOCK: "a socket"}.get(stat.S_IFMT(mode), "a device")
+            raise TemplateFileError(path, f"is {kind}, not a regular file: remove it, or rename it without a "
+                                          f"template suffix ({', '.join(TEMPLATE_SUFFIXES)})")
+        with os.fdopen(descriptor, encoding="utf-8", closefd=False) as handle:
+            return handle.read()
+    finally:
+        if descriptor >= 0:
+            os.close(descriptor)
 
 
 # --- what DynamoDB would refuse at put_item, found before anything is written ------------------

@@ -90,3 +90,57 @@ def test_values_dynamodb_refuses_are_named(tmp_path, body, field):
     with pytest.raises(TemplateFileError) as raised:
         load_file(path)
     assert field in str(raised.value) and "Traceback" not in str(raised.value)
+
+
+DEADLINE_SECONDS = 10.0
+
+
+def _load_with_deadline(directory: Path) -> BaseException | None:
+    """load_dir(directory) in a thread: what it raised, or an AssertionError if it is still
+    blocked at the deadline (it is then released by writing to every FIFO in the folder)."""
+    import os
+    import threading
+
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            load_dir(directory)
+            outcome.append(None)
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(DEADLINE_SECONDS)
+    if thread.is_alive():
+        for fifo in directory.iterdir():
+            if fifo.is_fifo():
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # EOF for the blocked reader
+        thread.join(DEADLINE_SECONDS)
+        return AssertionError(f"load_dir still blocked after {DEADLINE_SECONDS:g}s")
+    return outcome[0]
+
+
+def test_a_fifo_named_like_a_template_is_refused_not_read(tmp_path):
+    import os
+
+    write(tmp_path, "a.GET.yaml", GOOD.format(name="a"))
+    fifo = tmp_path / "x.GET.yaml"
+    os.mkfifo(fifo)
+    raised = _load_with_deadline(tmp_path)
+    assert isinstance(raised, TemplateFileError), raised
+    assert str(raised) == (f"{fifo}: is a FIFO (named pipe), not a regular file: remove it, or rename it "
+                           "without a template suffix (.yaml, .yml, .json)")
+
+
+def test_a_folder_named_like_a_template_is_refused(tmp_path):
+    (tmp_path / "x.GET.yaml").mkdir()
+    with pytest.raises(TemplateFileError, match=r"x\.GET\.yaml: is a directory, not a regular file"):
+        load_dir(tmp_path)
+
+
+def test_a_link_to_a_template_file_is_read(tmp_path):
+    target = write(tmp_path, "elsewhere.txt", GOOD.format(name="linked"))
+    (tmp_path / "linked.GET.yaml").symlink_to(target)
+    assert [f.key for f in load_dir(tmp_path)] == [("linked", "GET")]
