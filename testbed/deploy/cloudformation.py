@@ -20,7 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from testbed import aws, probes, settings
-from testbed.deploy import guards, packaging
+from testbed.deploy import guards, lint, packaging
 from testbed.deploy.packaging import PublishedAsset
 from testbed.errors import TestbedError
 
@@ -44,6 +44,7 @@ class DeployResult:
 def deploy(assembly_dir: Path, parameters: dict[str, str], target: aws.Target,
            stack_name: str = settings.STACK_NAME) -> DeployResult:
     """Deploy the assembly's stack (its files are named for settings.STACK_NAME) as `stack_name`."""
+    lint.check_deployed(assembly_dir)  # whatever made the assembly: what is deployed is what is linted
     artifact = settings.STACK_NAME
     template_text = (assembly_dir / f"{artifact}.template.json").read_text()
     assets = json.loads((assembly_dir / f"{artifact}.assets.json").read_text())

@@ -120,6 +120,8 @@ def default_outdir(config: Config, root: Path = settings.ROOT) -> Path:
 
 def _synthesize(config: Config, outdir: Path, context: dict[str, str], wanted: str, root: Path) -> Assembly:
     _check_tools()
+    asl_path = root / settings.ASL_PATH.relative_to(settings.ROOT)
+    lint.check_asl(asl_path)  # milliseconds: an ASL edit statelint refuses is told before a ~10 s synth
     # Synthesize beside the target and swap: a failed synth never leaves a half assembly.
     staging = Path(tempfile.mkdtemp(prefix="cdk.out-", dir=outdir.parent))
     env = {
@@ -140,7 +142,7 @@ def _synthesize(config: Config, outdir: Path, context: dict[str, str], wanted: s
         raise SynthError(f"`python infra/app.py` failed (exit {result.returncode}):\n{result.stderr.strip()[-4000:]}")
     try:
         assembly = Assembly(staging, synthesized=True)
-        lint.check_assembly(assembly.template_path, root / settings.ASL_PATH.relative_to(settings.ROOT))
+        lint.check_assembly(assembly.template_path, asl_path)
     except lint.CheckError:
         shutil.rmtree(staging, ignore_errors=True)
         raise

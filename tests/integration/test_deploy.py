@@ -136,3 +136,45 @@ def test_two_first_deploys_at_once_both_succeed(fresh_emulator: EmbeddedStack, t
     assert errors == []
     created = [r for r in reports if f"stack {settings.STACK_NAME}: created" in r.changed]
     assert len(created) == 1 and len(reports) == 2
+
+
+def _definition_asset(assembly_dir: Path) -> Path:
+    """The file asset the template's state machine names as its DefinitionS3Location."""
+    import json
+
+    template = json.loads((assembly_dir / f"{settings.STACK_NAME}.template.json").read_text())
+    machine = next(r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+    key = machine["Properties"]["DefinitionS3Location"]["Key"]
+    assets = json.loads((assembly_dir / f"{settings.STACK_NAME}.assets.json").read_text())["files"]
+    source = next(a["source"]["path"] for a in assets.values()
+                  if any(d["objectKey"] == key for d in a["destinations"].values()))
+    return assembly_dir / source
+
+
+def test_seed_assembly_lints_what_it_deploys(testbed: Bed, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`testbed seed --assembly DIR` (the Docker hook's path) refuses an assembly whose definition
+    names a missing state: the checks run on what is deployed, not only in the synth."""
+    import json
+    import shutil
+
+    from testbed import cli
+
+    copy = tmp_path / "cdk.out"
+    shutil.copytree(synth.synthesize(testbed.stack.config).directory, copy)
+    asset = _definition_asset(copy)
+    definition = json.loads(asset.read_text())
+    definition["States"]["CheckTemplateExists"]["Default"] = "NoSuchState"
+    asset.write_text(json.dumps(definition))
+    sfn = testbed.client("stepfunctions")
+    before = sfn.describe_state_machine(stateMachineArn=testbed.state_machine_arn)["definition"]
+    try:
+        code = cli.main(["seed", "--assembly", str(copy), "--endpoint", testbed.stack.endpoints.aws,
+                         "--api-base-url", testbed.stack.endpoints.mockapi_for_lambda])
+    finally:
+        if sfn.describe_state_machine(stateMachineArn=testbed.state_machine_arn)["definition"] != before:
+            testbed.stack.seed()  # without the check the broken definition was deployed: put the stack back
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert 'No state found named "NoSuchState"' in err and "as deployed" in err, err
+    assert "hint: fix statemachines/api_call.asl.json and synthesize again" in err
+    assert sfn.describe_state_machine(stateMachineArn=testbed.state_machine_arn)["definition"] == before

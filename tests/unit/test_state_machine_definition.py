@@ -58,3 +58,45 @@ def test_lambda_gets_the_execution_id_for_trace_correlation(asl):
     parameters = asl["States"]["InvokeLambdaToCallAPI"]["Parameters"]
     assert parameters["executionId.$"] == "$$.Execution.Id"
     assert parameters["params.$"] == "$.params"  # a missing params is States.Runtime, as on AWS
+
+
+def _machine(**properties: object) -> dict:
+    return {"Resources": {"Machine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": properties}}}
+
+
+def test_the_deployed_definition_is_read_as_cloudformation_substitutes_it(tmp_path):
+    from testbed.deploy.statemachine import SAMPLE_ARN, deployed_definitions
+
+    text = '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "${Fn}", "Comment": "${Kept}", "End": true}}}'
+    (tmp_path / "asset.abc.json").write_text(text)
+    (tmp_path / f"{settings.STACK_NAME}.assets.json").write_text(json.dumps({"files": {"abc": {
+        "source": {"path": "asset.abc.json", "packaging": "file"},
+        "destinations": {"d": {"bucketName": "b", "objectKey": "abc.json"}}}}}))
+    from_asset = deployed_definitions(tmp_path, _machine(
+        DefinitionS3Location={"Bucket": "b", "Key": "abc.json"},
+        DefinitionSubstitutions={"Fn": {"Fn::GetAtt": ["F", "Arn"]}}))
+    state = json.loads(from_asset["Machine"])["States"]["A"]
+    assert state["Resource"] == SAMPLE_ARN and state["Comment"] == "${Kept}"
+
+    joined = deployed_definitions(tmp_path, _machine(DefinitionString={"Fn::Join": ["", [
+        '{"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "', {"Fn::GetAtt": ["F", "Arn"]},
+        '", "End": true}}}']]}))
+    assert json.loads(joined["Machine"])["States"]["A"]["Resource"] == SAMPLE_ARN
+    inline = deployed_definitions(tmp_path, _machine(Definition={"StartAt": "A"}))
+    assert json.loads(inline["Machine"]) == {"StartAt": "A"}
+
+    with pytest.raises(DefinitionError, match=r"'gone\.json' is no file asset"):
+        deployed_definitions(tmp_path, _machine(DefinitionS3Location={"Bucket": "b", "Key": "gone.json"}))
+
+
+def test_an_unchanged_definition_is_linted_once_per_process(monkeypatch):
+    from testbed.deploy import lint
+
+    calls: list[str] = []
+    real = lint._statelint
+    monkeypatch.setattr(lint, "_statelint", lambda text: calls.append(text) or real(text))
+    text = json.dumps({"StartAt": "Gone", "States": {"A": {"Type": "Succeed"}}, "Comment": str(id(calls))})
+    first = lint.definition_problems(text)
+    assert any("Gone" in problem for problem in first)
+    assert lint.definition_problems(text) == first
+    assert len(calls) == 1
