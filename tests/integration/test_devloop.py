@@ -5,8 +5,10 @@ Every test owns its data: templates with unique names in its own folder, executi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -93,6 +95,76 @@ def test_watch_deploys_an_edited_template(testbed: support.Testbed, running_watc
     path.write_text("name: [broken\n")  # a bad edit is reported, and nothing is written
     _wait_until(lambda: any("NOT deployed" in line for line in lines[seen:]), "the error line")
     assert (testbed.get_item(name, "GET") or {}).get("description") == {"S": "second"}
+
+
+def _release(fifo: Path) -> None:
+    """A reader blocked on the FIFO (a watch without the fix) gets EOF, so no thread is left hanging."""
+    if fifo.is_fifo():
+        with contextlib.suppress(OSError):  # ENXIO: no reader, nothing to release
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def _nested_for(depth: int) -> str:
+    return "".join(f"{{% for a{i} in [1] %}}" for i in range(depth)) + "x" + "{% endfor %}" * depth
+
+
+def test_the_watch_reports_bad_template_edits_and_goes_on(
+    testbed: support.Testbed, running_watcher: tuple[Path, list[str]],
+) -> None:
+    """A FIFO named like a template (it hung the watch), and a template whose compile fails in
+    Python (21 nested for blocks: a SyntaxError, unless the Lambda names it InvalidTemplate): each
+    is reported, and the next good edit deploys."""
+    folder, lines = running_watcher
+    fifo = folder / "x.GET.yaml"
+    os.mkfifo(fifo)
+    try:
+        _wait_until(lambda: any("NOT deployed" in line and "is a FIFO" in line for line in lines),
+                    f"the FIFO refused in {lines}")
+    finally:
+        _release(fifo)
+        fifo.unlink()
+
+    seen = len(lines)
+    deep = unique("deep")
+    (folder / f"{deep}.GET.yaml").write_text(
+        f"name: {deep}\nmethod: GET\nurl: \"{{{{ base_url }}}}/{_nested_for(21)}\"\n")
+    _wait_until(lambda: any("NOT deployed" in line and deep in line for line in lines[seen:]),
+                f"the deep template refused in {lines[seen:]}")
+    assert testbed.get_item(deep, "GET") is None
+    (folder / f"{deep}.GET.yaml").unlink()
+
+    name = unique("after")
+    _template_file(folder, name, "deployed after the bad edits")
+    _wait_until(lambda: testbed.get_item(name, "GET"), f"the good edit in the table; the watch said {lines}")
+    testbed.delete_template(name, "GET")
+
+
+def test_the_watch_reports_bad_infrastructure_edits_and_goes_on(testbed: support.Testbed, tmp_path: Path) -> None:
+    """A broken infra/app.py (the synth fails) and an ASL edit statelint refuses are reported; the
+    watch then deploys the tree once it is good again. (A failed stack update: tests/unit/test_errors.py.)"""
+    tree = support.source_copy(tmp_path)
+    # The copy's inputs are the working tree's: the working tree's assembly is current for it.
+    working = synth.synthesize(testbed.stack.config).directory
+    shutil.copytree(working, synth.default_outdir(testbed.stack.config, tree))
+    lines: list[str] = []
+    watcher = watch.Watcher(testbed.stack, watch.WatchedPaths.of(tree), lines.append)
+    app, asl = tree / "infra" / "app.py", tree / settings.ASL_PATH.relative_to(settings.ROOT)
+    good_app, good_asl = app.read_text(), asl.read_text()
+
+    app.write_text(good_app + "\ndef broken(:\n")
+    (line,) = watcher.handle([app])
+    assert "NOT deployed: `python infra/app.py` failed" in line and "SyntaxError" in line, line
+    app.write_text(good_app)
+
+    definition = json.loads(good_asl)
+    definition["States"]["CheckTemplateExists"]["Default"] = "NoSuchState"
+    asl.write_text(json.dumps(definition))
+    (line,) = watcher.handle([asl])
+    assert "NOT deployed: " in line and 'No state found named "NoSuchState"' in line, line
+    asl.write_text(good_asl)
+
+    (line,) = watcher.handle([asl])
+    assert "NOT deployed" not in line and "nothing to deploy (already up to date)" in line, line
 
 
 # Docker only: there the watch deploys from the host into the container (the path that once
