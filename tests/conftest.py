@@ -9,6 +9,7 @@ it is collected, shared by every pytest-xdist worker, and stopped at the end (te
 from __future__ import annotations
 
 import atexit
+import functools
 import gc
 import os
 import sys
@@ -24,7 +25,7 @@ from testbed import settings
 from testbed.stacks import backends
 from testbed.stacks.base import Stack
 from tests.stacks import SessionLock, SharedStacks, StopWhenDone
-from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, unique
+from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, run_cleanups, unique
 
 BACKENDS = ["embedded", "docker"]
 _STACKS = pytest.StashKey[SharedStacks]()
@@ -143,45 +144,48 @@ def session_lock(request: pytest.FixtureRequest, session_locks: dict[str, Sessio
 
 
 # Factories (LocalStack style): a test asks for data through them and owns it; whatever a
-# factory created is deleted at the test's teardown, so the session's stack stays clean.
+# factory created is deleted at the test's teardown, so the session's stack stays clean. Each delete
+# runs even when an earlier one failed (support.run_cleanups logs the failure).
 
 
 @pytest.fixture
-def make_template(testbed: Testbed) -> Iterator[Callable[..., str]]:
+def cleanups() -> Iterator[list[Callable[[], object]]]:
+    """A list to append callables to (e.g. `cleanups.append(lambda: testbed.delete_template(n, "GET"))`):
+    each runs at teardown, newest first, guarded: one that fails is logged and the others still run."""
+    registered: list[Callable[[], object]] = []
+    yield registered
+    run_cleanups(registered)
+
+
+@pytest.fixture
+def make_template(testbed: Testbed, cleanups: list[Callable[[], object]]) -> Callable[..., str]:
     """make_template(method="GET", **fields) -> a unique template name, deleted afterwards."""
-    created: list[tuple[str, str]] = []
 
     def make(method: str = "GET", **fields: Any) -> str:
         name = testbed.add_template(method, **fields)
-        created.append((name, method))
+        cleanups.append(functools.partial(testbed.delete_template, name, method))
         return name
 
-    yield make
-    for name, method in created:
-        testbed.delete_template(name, method)
+    return make
 
 
 @pytest.fixture
-def make_raw_template(testbed: Testbed) -> Iterator[Callable[..., str]]:
+def make_raw_template(testbed: Testbed, cleanups: list[Callable[[], object]]) -> Callable[..., str]:
     """make_raw_template(method="GET", **fields) -> a unique item stored as is (no validation), deleted afterwards."""
-    created: list[tuple[str, str]] = []
 
     def make(method: str = "GET", **fields: Any) -> str:
         name = testbed.add_raw_template(method, **fields)
-        created.append((name, method))
+        cleanups.append(functools.partial(testbed.delete_template, name, method))
         return name
 
-    yield make
-    for name, method in created:
-        testbed.delete_template(name, method)
+    return make
 
 
 @pytest.fixture
-def make_function(testbed: Testbed) -> Iterator[Callable[..., str]]:
+def make_function(testbed: Testbed, cleanups: list[Callable[[], object]]) -> Callable[..., str]:
     """make_function(source, environment=None) -> a throwaway Python Lambda (module `probe`,
     handler `probe.handler`, nothing else bundled), active, deleted afterwards."""
     lambda_ = testbed.client("lambda")
-    created: list[str] = []
 
     def make(source: str, environment: dict[str, str] | None = None) -> str:
         name = unique("probe")
@@ -190,41 +194,33 @@ def make_function(testbed: Testbed) -> Iterator[Callable[..., str]]:
             Role=PROBE_ROLE_ARN, Code={"ZipFile": lambda_zip({"probe.py": textwrap.dedent(source)})},
             Environment={"Variables": environment or {}},
         )
-        created.append(name)
+        cleanups.append(functools.partial(lambda_.delete_function, FunctionName=name))
         lambda_.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.1})
         return name
 
-    yield make
-    for name in created:
-        lambda_.delete_function(FunctionName=name)
+    return make
 
 
 @pytest.fixture
-def make_stub(testbed: Testbed) -> Iterator[Callable[[dict[str, Any]], str]]:
+def make_stub(testbed: Testbed, cleanups: list[Callable[[], object]]) -> Callable[[dict[str, Any]], str]:
     """make_stub({...}) -> the mock API stub's id, removed afterwards."""
-    created: list[str] = []
 
     def make(stub: dict[str, Any]) -> str:
         stub_id = testbed.add_stub(stub)
-        created.append(stub_id)
+        cleanups.append(functools.partial(testbed.delete_stub, stub_id))
         return stub_id
 
-    yield make
-    for stub_id in created:
-        testbed.delete_stub(stub_id)
+    return make
 
 
 @pytest.fixture
-def make_secret(testbed: Testbed) -> Iterator[Callable[[str], str]]:
+def make_secret(testbed: Testbed, cleanups: list[Callable[[], object]]) -> Callable[[str], str]:
     """make_secret(value) -> a unique SecureString parameter name, deleted afterwards."""
-    created: list[str] = []
 
     def make(value: str) -> str:
         name = f"/testbed/test/{unique('secret')}"
         testbed.put_secret(name, value)
-        created.append(name)
+        cleanups.append(functools.partial(testbed.delete_secret, name))
         return name
 
-    yield make
-    for name in created:
-        testbed.delete_secret(name)
+    return make

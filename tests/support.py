@@ -7,10 +7,11 @@ import contextlib
 import functools
 import io
 import json
+import logging
 import shutil
 import uuid
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,24 @@ def source_copy(parent: Path) -> Path:
     for folder in ("infra", "lambdas", "statemachines", "seed/templates"):
         shutil.copytree(settings.ROOT / folder, root / folder, ignore=skip)
     return root
+
+
+_cleanup_log = logging.getLogger("tests.cleanup")
+
+
+def run_cleanups(cleanups: list[Callable[[], object]]) -> list[BaseException]:
+    """Run each cleanup, newest first; one that fails is logged and the others still run (as
+    LocalStack's fixtures do), so one failed delete does not leave the rest of a test's data behind.
+    Returns the failures (the caller may report them; teardown does not fail for them)."""
+    failures: list[BaseException] = []
+    for cleanup in reversed(cleanups):
+        try:
+            cleanup()
+        except Exception as exc:  # logged with its traceback; the next cleanup runs
+            _cleanup_log.warning("cleanup %r failed; going on with the others", cleanup, exc_info=True)
+            failures.append(exc)
+    cleanups.clear()
+    return failures
 
 
 def unique(prefix: str) -> str:

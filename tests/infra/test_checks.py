@@ -11,6 +11,7 @@ import pytest
 from testbed import settings
 from testbed.config import Config
 from testbed.deploy import lint, synth
+from tests import support
 from tests.infra.conftest import INFRA_GROUP
 
 pytestmark = INFRA_GROUP
@@ -50,7 +51,28 @@ def test_cfn_lint_findings_are_refused(template_json: dict, tmp_path: Path) -> N
 def test_synth_is_skipped_when_inputs_are_unchanged(assembly: synth.Assembly) -> None:
     again = synth.synthesize(Config(), assembly.directory, context={})
     assert again.synthesized is False
-    assert synth.inputs_hash({}) != synth.inputs_hash(synth.EMULATOR_CONTEXT)
+    # The kept AWS assembly is not reused for the emulator's context (removalPolicy=destroy).
+    assert not synth.is_current(assembly.directory, synth.EMULATOR_CONTEXT)
+
+
+def test_the_inputs_hash_follows_the_sources_not_the_build_output(tmp_path: Path) -> None:
+    tree = support.source_copy(tmp_path)
+    before = synth.inputs_hash({}, tree)
+    # Build output beside the inputs (cdk.out, bytecode) changes nothing...
+    (tree / "infra" / "cdk.out").mkdir()
+    (tree / "infra" / "cdk.out" / "manifest.json").write_text("{}")
+    (tree / "lambdas" / "generic_api_call" / "__pycache__").mkdir(exist_ok=True)
+    (tree / "lambdas" / "generic_api_call" / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"\0")
+    assert synth.inputs_hash({}, tree) == before
+    # ...an edit of the Lambda, the ASL or the app does.
+    for edited in (settings.LAMBDA_DIR / settings.LAMBDA_PACKAGE / "handler.py", settings.ASL_PATH,
+                   settings.ROOT / "infra" / "app.py"):
+        path = tree / edited.relative_to(settings.ROOT)
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n")
+        assert synth.inputs_hash({}, tree) != before, f"an edit of {edited.name} is not an input"
+        path.write_bytes(original)
+    assert synth.inputs_hash({}, tree) == before
 
 
 def test_an_assembly_rewritten_by_the_cdk_cli_is_synthesized_again(assembly: synth.Assembly, tmp_path: Path) -> None:

@@ -31,10 +31,11 @@ def test_second_seed_changes_nothing(testbed):
     ("url: '{{{{ base_url }}}}/x'\nbody: {{1: one}}\n", "'body'"),
     ("url: '{{{{ base_url }}}}/x'\nbody: {{tags: !!set {{}}}}\n", "'body.tags'"),
 ])
-def test_bad_template_is_rejected_and_nothing_is_written(testbed, tmp_path, bad_text, reason):
+def test_bad_template_is_rejected_and_nothing_is_written(testbed, tmp_path, bad_text, reason, cleanups):
     # The good file sorts BEFORE the bad one, so a seed that wrote files one by one would have
     # written it before failing: this test fails for such a seed.
     good_name, bad_name = unique("a-good"), unique("z-bad")
+    cleanups += [lambda: testbed.delete_template(good_name, "POST"), lambda: testbed.delete_template(bad_name, "POST")]
     (tmp_path / f"{good_name}.POST.yaml").write_text(
         f"name: {good_name}\nmethod: POST\nurl: '{{{{ base_url }}}}/x'\n")
     bad = tmp_path / f"{bad_name}.POST.yaml"
@@ -50,9 +51,10 @@ def test_bad_template_is_rejected_and_nothing_is_written(testbed, tmp_path, bad_
     assert testbed.get_item(good_name, "POST") is None
 
 
-def test_a_write_dynamodb_refuses_writes_nothing(testbed):
+def test_a_write_dynamodb_refuses_writes_nothing(testbed, cleanups):
     """put_templates itself is all or nothing: an item DynamoDB refuses keeps the one before it out."""
     good_name, bad_name = unique("a-good"), unique("z-bad")
+    cleanups += [lambda: testbed.delete_template(good_name, "GET"), lambda: testbed.delete_template(bad_name, "GET")]
     good = TemplateFile(Path("a.yaml"), from_plain({"PK": good_name, "SK": "GET", "url": "http://x/"}),
                         to_item({"PK": good_name, "SK": "GET", "url": "http://x/"}))
     bad_item = to_item({"PK": bad_name, "SK": "GET", "url": "http://x/"}) | {"tags": {"SS": []}}  # empty set
@@ -64,8 +66,9 @@ def test_a_write_dynamodb_refuses_writes_nothing(testbed):
     assert testbed.get_item(good_name, "GET") is None
 
 
-def test_changed_template_is_updated_alone(testbed, tmp_path):
+def test_changed_template_is_updated_alone(testbed, tmp_path, cleanups):
     name = unique("tpl")
+    cleanups.append(lambda: testbed.delete_template(name, "GET"))
     for path in settings.TEMPLATES_DIR.iterdir():
         shutil.copy(path, tmp_path)
     target = tmp_path / f"{name}.GET.yaml"
@@ -81,9 +84,10 @@ def test_changed_template_is_updated_alone(testbed, tmp_path):
     assert testbed.get_item(name, "GET")["url"] == {"S": "{{ base_url }}/v2"}
 
 
-def test_a_deleted_template_file_deletes_its_item_and_nothing_else(testbed, tmp_path, make_template):
+def test_a_deleted_template_file_deletes_its_item_and_nothing_else(testbed, tmp_path, make_template, cleanups):
     # GIVEN two template files seeded from a folder, and a template written by something else
     kept, gone = unique("kept"), unique("gone")
+    cleanups += [lambda: testbed.delete_template(kept, "GET"), lambda: testbed.delete_template(gone, "GET")]
     for name in (kept, gone):
         (tmp_path / f"{name}.GET.yaml").write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/x'\n")
     config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
@@ -106,9 +110,10 @@ def test_a_deleted_template_file_deletes_its_item_and_nothing_else(testbed, tmp_
     assert seed(config).changed == []
 
 
-def test_full_seed_rejects_bad_template_before_any_write(testbed, tmp_path):
+def test_full_seed_rejects_bad_template_before_any_write(testbed, tmp_path, cleanups):
     """The full seed (Lambda and state machine included) validates first, too."""
     name = unique("bad")
+    cleanups.append(lambda: testbed.delete_template(name, "GET"))
     (tmp_path / f"{name}.GET.yaml").write_text(f"name: {name}\nmethod: GET\n")
 
     with pytest.raises(TemplateFileError, match="missing required field 'url'"):

@@ -120,3 +120,18 @@ def test_the_watch_reports_a_bug_with_its_traceback_and_goes_on(
     assert "updated" in lines[1]
     with pytest.raises(KeyboardInterrupt):  # Ctrl-C stops the watch
         watcher.handle([template])
+
+
+def test_cleanups_go_on_past_a_failed_one(caplog: pytest.LogCaptureFixture) -> None:
+    from tests.support import run_cleanups
+
+    done: list[str] = []
+
+    def fails() -> None:
+        raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "gone"}}, "DeleteFunction")
+
+    cleanups = [lambda: done.append("first"), fails, lambda: done.append("last")]
+    failures = run_cleanups(cleanups)
+    assert done == ["last", "first"]  # newest first, and past the failure
+    assert [type(f).__name__ for f in failures] == ["ClientError"] and cleanups == []
+    assert "cleanup" in caplog.text and "ResourceNotFoundException" in caplog.text
