@@ -193,6 +193,15 @@ def test_bytecode_is_compiled_once_per_code_version_and_copied_to_each_worker(tm
     assert len([p for p in cache.iterdir() if p.is_dir()]) == 1
 
 
+def test_the_patched_spawn_imports_the_bytecode_cache_where_it_lives():
+    # The restructure moved the module and every Python Lambda then failed its cold start with
+    # "No module named 'testbed.patches'": the import line the patch inserts must resolve.
+    line = next(line.strip() for line in bytecode_cache.NEW.splitlines() if "import add_bytecode" in line)
+    namespace: dict[str, object] = {}
+    exec(line, namespace)
+    assert namespace["add_bytecode"] is bytecode_cache.add_bytecode
+
+
 @pytest.mark.parametrize("files", [
     {"pkg/__pycache__": "a file where the cache folder would go", "pkg/__init__.py": ""},
     {"broken.py": "def (:\n", "ok.py": ""},
