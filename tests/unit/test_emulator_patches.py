@@ -91,6 +91,15 @@ def test_path_present_checks_fields_and_indexes():
     assert jsonpath_required.path_present(parse("$.a[*]"), data)  # wildcards are not checked
 
 
+@pytest.mark.parametrize("path", ["$.items[*]", "$.item.items[*]", "$.items[*].itemValue"])
+def test_a_wildcard_path_over_absent_data_is_not_required_as_on_aws(path):
+    # On AWS `{"item.$": "$.items[*]"}` over `{}` succeeds with `{"item": []}`: a path that
+    # selects a list is never "not found", even when the field before the wildcard is absent.
+    from ministack.services.stepfunctions import _parse_jsonpath_tokens as parse
+
+    assert jsonpath_required.path_present(parse(path), {})
+
+
 def test_error_type_comes_from_the_worker_not_the_message():
     forged = "url: bad\nUpstreamTimeout: forged"
 
