@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQUIREMENTS := requirements.txt requirements-uv.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down status env watch test test-unit coverage lint typecheck bench base-image clean synth cdk-cli
+.PHONY: help venv up down status env watch test test-unit coverage lint typecheck bench base-image clean synth cdk-cli parity parity-baseline
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,13 @@ test-unit: venv ## unit, mock API and infra (synth, assertions, lint) tests: no 
 
 bench: venv ## per backend: floor, Pass-only, workflow, throughput at 1/4/16 (figures + .testbed/reports/*.json)
 	$(PY) benchmarks/bench_workflow.py $(BENCH_ARGS)
+
+# The recorded AWS executions (README.md beside them): PARITY_CASES=<folder>, else ../shared/parity/cases.
+parity: venv ## replay the recorded AWS executions on a fresh embedded stack; exit 1 if a baseline case stops matching
+	$(PY) -m testbed.parity $(PARITY_ARGS)
+
+parity-baseline: venv ## as `make parity`, then record this run's matches as the baseline (testbed/parity/baseline-ministack.txt)
+	$(PY) -m testbed.parity --update-baseline $(PARITY_ARGS)
 
 coverage: venv ## state-machine coverage report from the last `make test` (.testbed/reports/)
 	$(PY) -m testbed.coverage

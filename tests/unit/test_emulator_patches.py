@@ -91,6 +91,15 @@ def test_path_present_checks_fields_and_indexes():
     assert jsonpath_required.path_present(parse("$.a[*]"), data)  # wildcards are not checked
 
 
+@pytest.mark.parametrize("path", ["$.items[*]", "$.item.items[*]", "$.items[*].itemValue"])
+def test_a_wildcard_path_over_absent_data_is_not_required_as_on_aws(path):
+    # On AWS `{"item.$": "$.items[*]"}` over `{}` succeeds with `{"item": []}`: a path that
+    # selects a list is never "not found", even when the field before the wildcard is absent.
+    from ministack.services.stepfunctions import _parse_jsonpath_tokens as parse
+
+    assert jsonpath_required.path_present(parse(path), {})
+
+
 def test_error_type_comes_from_the_worker_not_the_message():
     forged = "url: bad\nUpstreamTimeout: forged"
 
@@ -191,6 +200,15 @@ def test_bytecode_is_compiled_once_per_code_version_and_copied_to_each_worker(tm
         pyc = workers[1] / Path(module).parent / "__pycache__" / f"{Path(module).name}.{tag}.pyc"
         assert int.from_bytes(pyc.read_bytes()[4:8], "little") == 0b01, pyc
     assert len([p for p in cache.iterdir() if p.is_dir()]) == 1
+
+
+def test_the_patched_spawn_imports_the_bytecode_cache_where_it_lives():
+    # The restructure moved the module and every Python Lambda then failed its cold start with
+    # "No module named 'testbed.patches'": the import line the patch inserts must resolve.
+    line = next(line.strip() for line in bytecode_cache.NEW.splitlines() if "import add_bytecode" in line)
+    namespace: dict[str, object] = {}
+    exec(line, namespace)
+    assert namespace["add_bytecode"] is bytecode_cache.add_bytecode
 
 
 @pytest.mark.parametrize("files", [

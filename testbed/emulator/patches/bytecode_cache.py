@@ -39,9 +39,10 @@ UPSTREAM = {
 }
 # The method's source as patch_function_source sees it: dedented to `def` at column 0.
 OLD = "        zf.extractall(code_dir)\n"
+# The patched method imports this module by its own name, so a move of the module moves it too.
 NEW = OLD + (
     "    if runtime.startswith('python'):\n"
-    "        from testbed.emulator.patches.bytecode_cache import add_bytecode\n"
+    f"        from {__name__} import add_bytecode\n"
     "        add_bytecode(code_dir, self.code_zip)\n"
 )
 COMPILE_TIMEOUT_SECONDS = 60

@@ -5,7 +5,8 @@ Parameters to null and carries on, so an execution started without `templateName
 `params` ran on with nulls. AWS fails the execution with `States.Runtime` ("The JSONPath
 ... could not be found in the input"); the error is raised while the state's input is
 prepared, so no `Catch` (not even `States.ALL`) sees it. Only plain field/index paths are
-checked; wildcard and filter paths keep upstream behaviour.
+checked: a path with a wildcard, slice or filter anywhere keeps upstream behaviour, since on
+AWS it selects a list, empty when the data is absent (`$.items[*]` on `{}` gives `[]`).
 """
 
 from __future__ import annotations
@@ -28,12 +29,10 @@ NEW = "                    result[real_key] = _testbed_required_path(key, value,
 
 def path_present(tokens: list[tuple[str, Any]] | None, data: Any) -> bool:
     """Whether a parsed JSONPath of fields and indexes names something in `data`."""
-    if tokens is None:
-        return True  # a path upstream cannot parse: left to upstream
+    if tokens is None or any(kind not in ("field", "index") for kind, _ in tokens):
+        return True  # a path upstream cannot parse, or one that selects a list: left to upstream
     current = data
     for kind, value in tokens:
-        if kind not in ("field", "index"):
-            return True  # wildcards: not checked
         found = (isinstance(current, dict) and value in current) if kind == "field" else (
             isinstance(current, list) and 0 <= value < len(current))
         if not found:
