@@ -2,6 +2,7 @@
 
 The integration tests run once per backend: `embedded` always, `docker` when an engine
 answers (skipped with a reason otherwise, or failed when TESTBED_REQUIRE_DOCKER=1).
+TESTBED_BACKENDS (comma-separated, e.g. `embedded`) limits the backends (CI's matrix).
 Each backend's stack is started once per session, in the background as soon as a test of
 it is collected, shared by every pytest-xdist worker, and stopped at the end (tests/stacks.py).
 """
@@ -23,10 +24,22 @@ import pytest
 from testbed import settings
 from testbed.stacks import backends
 from testbed.stacks.base import Stack
+from tests import sharding
 from tests.stacks import SessionLock, SharedStacks, StopWhenDone
 from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, unique
 
-BACKENDS = ["embedded", "docker"]
+
+def selected_backends(value: str | None) -> list[str]:
+    """TESTBED_BACKENDS: the backends the integration tests run on (unset or empty: all)."""
+    names = [name.strip().lower() for name in (value or "").split(",") if name.strip()]
+    unknown = [name for name in names if name not in backends.BACKENDS]
+    if unknown:
+        raise pytest.UsageError(f"TESTBED_BACKENDS={value!r}: unknown backend {', '.join(map(repr, unknown))}; "
+                                f"use a comma-separated list of {', '.join(backends.BACKENDS)}, or unset it for all")
+    return [name for name in backends.BACKENDS if not names or name in names]
+
+
+BACKENDS = selected_backends(os.environ.get("TESTBED_BACKENDS"))
 _STACKS = pytest.StashKey[SharedStacks]()
 _OWNER = pytest.StashKey[bool]()
 _WORKER_INPUT_KEY = "testbed_stacks_dir"
@@ -36,7 +49,9 @@ _WORKER_INPUT_KEY = "testbed_stacks_dir"
 GC_THRESHOLDS = (10_000, 10, 10)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-split's: sharding takes over its selection
 def pytest_configure(config: pytest.Config) -> None:
+    sharding.install(config)
     gc.set_threshold(*GC_THRESHOLDS)
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None:  # an xdist worker: the controller made the session folder
