@@ -26,18 +26,7 @@ from testbed.stacks import backends
 from testbed.stacks.base import Stack
 from tests import sharding
 from tests.stacks import SessionLock, SharedStacks, StopWhenDone
-from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, unique
-
-
-def selected_backends(value: str | None) -> list[str]:
-    """TESTBED_BACKENDS: the backends the integration tests run on (unset or empty: all)."""
-    names = [name.strip().lower() for name in (value or "").split(",") if name.strip()]
-    unknown = [name for name in names if name not in backends.BACKENDS]
-    if unknown:
-        raise pytest.UsageError(f"TESTBED_BACKENDS={value!r}: unknown backend {', '.join(map(repr, unknown))}; "
-                                f"use a comma-separated list of {', '.join(backends.BACKENDS)}, or unset it for all")
-    return [name for name in backends.BACKENDS if not names or name in names]
-
+from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, selected_backends, unique
 
 BACKENDS = selected_backends(os.environ.get("TESTBED_BACKENDS"))
 _STACKS = pytest.StashKey[SharedStacks]()
@@ -88,6 +77,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os._exit(0)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """TESTBED_BACKENDS: a test of another backend (e.g. parametrized `stack` ["docker"]) is deselected."""
+    other = [item for item in items if _backend_of(item) not in (None, *BACKENDS)]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if _backend_of(item) in (None, *BACKENDS)]
+
+
+def _backend_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("stack") if callspec is not None else None
+
+
 @pytest.hookimpl(trylast=True)  # after -k / -m deselected what they do
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the stacks the selected tests need, in the background, while other tests run."""
@@ -97,7 +99,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     tests: dict[str, list[str]] = {}
     for item in session.items:
-        backend = item.callspec.params.get("stack") if hasattr(item, "callspec") else None
+        backend = _backend_of(item)
         if backend is not None:
             tests.setdefault(backend, []).append(item.nodeid)
     stacks = session.config.stash[_STACKS]

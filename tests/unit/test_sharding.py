@@ -13,6 +13,7 @@ import pytest
 
 from testbed import settings
 from tests.sharding import Unit, shards, units_of
+from tests.support import selected_backends
 from tests.unit.collect_probe import PROBE_FILE_VARIABLE
 
 SHARDS = 3
@@ -72,3 +73,11 @@ def test_a_group_weighs_its_tests_durations_and_unknown_tests_weigh_the_mean() -
     assert [item.nodeid for item in second] == ["t.py::s0", "t.py::s1", "t.py::s2", "t.py::s3"]
     units: list[Unit] = units_of(items)  # type: ignore[arg-type]
     assert [unit.nodeid for unit in units] == ["xdist_group:big", "t.py::s0", "t.py::s1", "t.py::s2", "t.py::s3"]
+
+
+def test_testbed_backends_limits_the_backends_and_names_a_wrong_one() -> None:
+    assert selected_backends(None) == selected_backends("") == ["embedded", "docker"]
+    assert selected_backends(" Docker ") == ["docker"]
+    assert selected_backends("docker,embedded") == ["embedded", "docker"]
+    with pytest.raises(pytest.UsageError, match=r"TESTBED_BACKENDS='embeded': unknown backend 'embeded'; use"):
+        selected_backends("embeded")
