@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQUIREMENTS := requirements.txt requirements-uv.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down status env watch test test-unit coverage lint typecheck bench base-image clean synth cdk-cli parity parity-baseline
+.PHONY: help venv up down status env watch test test-unit test-durations coverage lint lint-workflows typecheck bench base-image clean synth cdk-cli parity parity-baseline
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,8 +56,23 @@ TEST_WORKERS ?= 3
 # off (PYTHONDONTWRITEBYTECODE) each one would compile them again, ~3 s of CPU per worker.
 PYTEST := env -u PYTHONDONTWRITEBYTECODE $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
-test: venv ## unit + integration tests in $(TEST_WORKERS) processes (one embedded and one docker stack, shared)
-	$(PYTEST) $(PYTEST_ARGS)
+# Shards: `make test SHARDS=3 SHARD=1` runs the first of 3 parts of similar duration (pytest-split,
+# weighted by .test_durations; each xdist group stays whole: tests/sharding.py). docs/ci.md.
+SHARDS ?=
+SHARD  ?=
+ifneq ($(SHARDS)$(SHARD),)
+ifeq ($(and $(SHARDS),$(SHARD)),)
+$(error SHARDS='$(SHARDS)' SHARD='$(SHARD)': set both, e.g. `make test SHARDS=3 SHARD=1` (SHARD from 1 to SHARDS))
+endif
+SPLIT = --splits $(SHARDS) --group $(SHARD) --durations-path $(DURATIONS)
+endif
+DURATIONS := .test_durations
+
+test: venv ## unit + integration tests in $(TEST_WORKERS) processes (one embedded and one docker stack, shared); SHARDS=N SHARD=i: one shard
+	$(PYTEST) $(SPLIT) $(PYTEST_ARGS)
+
+test-durations: venv ## run the whole suite and record each test's duration in .test_durations (the shards' weights)
+	$(PYTEST) --store-durations --clean-durations --durations-path $(DURATIONS) $(PYTEST_ARGS)
 
 test-unit: venv ## unit, mock API and infra (synth, assertions, lint) tests: no stack
 	$(PYTEST) $(PYTEST_ARGS) tests/unit tests/mockapi tests/infra
@@ -77,6 +92,13 @@ coverage: venv ## state-machine coverage report from the last `make test` (.test
 
 lint: venv ## ruff
 	$(PY) -m ruff check .
+
+# GitHub workflows: actionlint (syntax, expressions, runner labels) and zizmor (security:
+# unpinned actions, template injection, credentials, permissions), offline: no GitHub token.
+WORKFLOWS := .github/workflows
+lint-workflows: venv ## check the GitHub workflows with actionlint and zizmor (offline)
+	$(VENV)/bin/actionlint $(WORKFLOWS)/*.yml
+	$(VENV)/bin/zizmor --offline --no-progress $(WORKFLOWS)/*.yml
 
 typecheck: venv ## mypy over the Lambda, the harness, the mock API and the bench (config: pyproject.toml)
 	$(VENV)/bin/mypy  # the files are listed in pyproject.toml [tool.mypy]

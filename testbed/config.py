@@ -38,6 +38,7 @@ VARIABLES = {
     "PYTHON_IMAGE": "the base image of the Docker images",
     "AWS_ENDPOINT_URL": "the emulator the CLI and the seed talk to (never AWS by accident)",
     "AWS_REGION": "the region (else AWS_DEFAULT_REGION, else us-east-1)",
+    "PARITY_CASES": "the folder of AWS-recorded Step Functions cases `make parity` replays",
     "TESTBED_SFN_COV_FAIL_UNDER": "fail `make test` when fewer state-machine transitions are covered (percent)",
 }
 
@@ -59,6 +60,7 @@ class Config:
     python_image: str | None = None
     has_credentials: bool = False  # AWS_ACCESS_KEY_ID is set: no dummy credentials for an emulator
     sfn_cov_fail_under: float | None = None
+    parity_cases: str | None = None
     # The environment child processes inherit (the emulator, the mock API, synth's Node.js):
     # this process's unless a test gives another.
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False, compare=False)
@@ -83,6 +85,7 @@ class Config:
                                       if h.strip()),
             python_image=env.get("PYTHON_IMAGE") or None,
             has_credentials=bool(env.get("AWS_ACCESS_KEY_ID")),
+            parity_cases=env.get("PARITY_CASES") or None,
             sfn_cov_fail_under=_percent(env.get("TESTBED_SFN_COV_FAIL_UNDER"), "TESTBED_SFN_COV_FAIL_UNDER"),
             environ=env,
         )

@@ -2,6 +2,7 @@
 
 The integration tests run once per backend: `embedded` always, `docker` when an engine
 answers (skipped with a reason otherwise, or failed when TESTBED_REQUIRE_DOCKER=1).
+TESTBED_BACKENDS (comma-separated, e.g. `embedded`) limits the backends (CI's matrix).
 Each backend's stack is started once per session, in the background as soon as a test of
 it is collected, shared by every pytest-xdist worker, and stopped at the end (tests/stacks.py).
 """
@@ -24,10 +25,11 @@ import pytest
 from testbed import settings
 from testbed.stacks import backends
 from testbed.stacks.base import Stack
+from tests import sharding
 from tests.stacks import SessionLock, SharedStacks, StopWhenDone
-from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, run_cleanups, unique
+from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, run_cleanups, selected_backends, unique
 
-BACKENDS = ["embedded", "docker"]
+BACKENDS = selected_backends(os.environ.get("TESTBED_BACKENDS"))
 _STACKS = pytest.StashKey[SharedStacks]()
 _OWNER = pytest.StashKey[bool]()
 _WORKER_INPUT_KEY = "testbed_stacks_dir"
@@ -37,7 +39,9 @@ _WORKER_INPUT_KEY = "testbed_stacks_dir"
 GC_THRESHOLDS = (10_000, 10, 10)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-split's: sharding takes over its selection
 def pytest_configure(config: pytest.Config) -> None:
+    sharding.install(config)
     gc.set_threshold(*GC_THRESHOLDS)
     worker_input = getattr(config, "workerinput", None)
     if worker_input is not None:  # an xdist worker: the controller made the session folder
@@ -74,6 +78,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         os._exit(0)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """TESTBED_BACKENDS: a test of another backend (e.g. parametrized `stack` ["docker"]) is deselected."""
+    other = [item for item in items if _backend_of(item) not in (None, *BACKENDS)]
+    if other:
+        config.hook.pytest_deselected(items=other)
+        items[:] = [item for item in items if _backend_of(item) in (None, *BACKENDS)]
+
+
+def _backend_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("stack") if callspec is not None else None
+
+
 @pytest.hookimpl(trylast=True)  # after -k / -m deselected what they do
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the stacks the selected tests need, in the background, while other tests run."""
@@ -83,7 +100,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     tests: dict[str, list[str]] = {}
     for item in session.items:
-        backend = item.callspec.params.get("stack") if hasattr(item, "callspec") else None
+        backend = _backend_of(item)
         if backend is not None:
             tests.setdefault(backend, []).append(item.nodeid)
     stacks = session.config.stash[_STACKS]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from botocore.exceptions import ClientError
 
@@ -25,6 +26,7 @@ from testbed.deploy.report import SeedReport
 from testbed.deploy.template_table import put_templates
 from testbed.deploy.templates import TemplateFile, to_item
 from testbed.runs import executions
+from testbed.stacks import backends
 from testbed.stacks.base import Stack
 
 # The paths an execution can take (state names from the execution history).
@@ -94,6 +96,16 @@ def lambda_attempts(result: executions.ExecutionResult) -> int:
 def error_message(result: executions.ExecutionResult) -> str:
     """The Lambda's errorMessage from a caught failure's Cause."""
     return str(json.loads(result.cause or "{}").get("errorMessage", ""))
+
+
+def selected_backends(value: str | None) -> list[str]:
+    """TESTBED_BACKENDS (comma-separated): the backends the integration tests run on; unset or empty: all."""
+    names = [name.strip().lower() for name in (value or "").split(",") if name.strip()]
+    unknown = [name for name in names if name not in backends.BACKENDS]
+    if unknown:
+        raise pytest.UsageError(f"TESTBED_BACKENDS={value!r}: unknown backend {', '.join(map(repr, unknown))}; "
+                                f"use a comma-separated list of {', '.join(backends.BACKENDS)}, or unset it for all")
+    return [name for name in backends.BACKENDS if not names or name in names]
 
 
 @dataclass

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from testbed import probes, settings
+from testbed import aws, probes
+from testbed.config import Config
 from testbed.parity import baseline, report, runner
 from testbed.parity.cases import CasesMissing, cases_dir, load
 from testbed.stacks.base import StackError
@@ -36,29 +37,26 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 @contextmanager
-def endpoint(given: str | None) -> Iterator[str]:
+def endpoint(config: Config, given: str | None) -> Iterator[aws.Target]:
     """The given endpoint, or a fresh embedded stack on free ports, stopped afterwards."""
     if given:
-        yield given
+        yield aws.Target.of(config, given)
         return
-    run_dir = Path(tempfile.mkdtemp(prefix="parity-", dir=_state_dir()))
-    stack = EmbeddedStack(run_dir=run_dir, emulator_port=probes.free_port(), mockapi_port=probes.free_port())
+    config.state_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix="parity-", dir=config.state_dir))
+    stack = EmbeddedStack(config, run_dir=run_dir, emulator_port=probes.free_port(), mockapi_port=probes.free_port())
     stack.start()
     try:
-        yield stack.endpoints.aws
+        yield stack.target
     finally:
         stack.stop()
 
 
-def _state_dir() -> Path:
-    settings.STATE_DIR.mkdir(parents=True, exist_ok=True)
-    return settings.STATE_DIR
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    config = Config.from_env()  # the edge of `python -m testbed.parity`
     try:
-        cases = load(cases_dir(args.cases))
+        cases = load(cases_dir(args.cases or config.parity_cases))
     except CasesMissing as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -67,13 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     backend = args.backend or ("endpoint" if args.endpoint else "embedded")
     print(f"Replaying {len(cases)} parity cases on {args.endpoint or 'a fresh embedded stack'}...", file=sys.stderr)
     try:
-        with endpoint(args.endpoint) as url:
-            results = runner.run_all(cases, runner.target(url), args.workers, args.timeout, runner.print_progress)
+        with endpoint(config, args.endpoint) as where:
+            url = where.label
+            results = runner.run_all(cases, runner.target(where), args.workers, args.timeout, runner.print_progress)
     except (StackError, probes.NotReady) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(report.render(results))
-    path = settings.STATE_DIR / "reports" / f"parity-{backend}.json"
+    path = config.reports_dir / f"parity-{backend}.json"
     report.write(path, results, backend, url)
     print(f"\nreport: {path}")
     return _judge(args, [r.id for r in results], [r.id for r in results if r.matched])

@@ -7,7 +7,6 @@ README.md explains the fields. A case's area is the folder part of its id.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +41,8 @@ class Case:
 
 
 def cases_dir(value: str | None = None) -> Path:
-    """The folder given (argument, else PARITY_CASES, else ../shared/parity/cases), checked."""
-    raw = value or os.environ.get(ENV_VAR)
+    """The folder given (the argument, or the configuration's PARITY_CASES; else ../shared/parity/cases), checked."""
+    raw = value
     folder = Path(raw) if raw else DEFAULT_DIR
     if not folder.is_dir():
         where = f"{ENV_VAR}={raw}" if raw else f"the default {DEFAULT_DIR}"

@@ -44,15 +44,15 @@ class CaseResult:
 
 @dataclass(frozen=True)
 class Target:
-    endpoint: str
+    aws: aws.Target
     account: str
     region: str
     run_token: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
 
 
-def target(endpoint: str) -> Target:
-    account = aws.client("sts", endpoint=endpoint).get_caller_identity()["Account"]
-    return Target(endpoint=endpoint, account=account, region=aws.region())
+def target(where: aws.Target) -> Target:
+    account = aws.client("sts", where).get_caller_identity()["Account"]
+    return Target(aws=where, account=account, region=where.region)
 
 
 def run_case(clients: Clients, case: Case, names: Names, timeout: float) -> list[Difference]:
@@ -81,7 +81,7 @@ def run_all(cases: list[Case], where: Target, workers: int = DEFAULT_WORKERS,
     # boto3 clients are thread-safe but made from a shared session they are not: one set per worker.
     pool: queue.Queue[Clients] = queue.Queue()
     for _ in range(workers):
-        pool.put(Clients(*(aws.client(s, endpoint=where.endpoint) for s in ("stepfunctions", "lambda", "dynamodb"))))
+        pool.put(Clients(*(aws.client(s, where.aws) for s in ("stepfunctions", "lambda", "dynamodb"))))
 
     def one(index: int, case: Case) -> CaseResult:
         clients = pool.get()

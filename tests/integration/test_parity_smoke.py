@@ -41,7 +41,7 @@ CASES = [
 
 @pytest.mark.parametrize("stack", ["embedded"], indirect=True)
 def test_cases_run_compare_and_clean_up(stack):
-    where = runner.target(stack.endpoints.aws)
+    where = runner.target(stack.target)
     results = runner.run_all([from_dict(raw) for raw in CASES], where, workers=3, timeout=60)
     outcome = [(r.id.rsplit(":", 1)[1], r.matched) for r in results]
     assert outcome == [("pass", True), ("lambda", True), ("wrong", False)]

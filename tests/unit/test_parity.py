@@ -120,7 +120,7 @@ def test_baseline_holds_hashes_and_judges_only_the_cases_that_ran(tmp_path):
 def test_a_missing_cases_folder_names_the_variable(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv(ENV_VAR, str(tmp_path / "absent"))
     with pytest.raises(CasesMissing, match=ENV_VAR):
-        cases_dir()
+        cases_dir(str(tmp_path / "absent"))
     assert main([]) == 2
     assert ENV_VAR in capsys.readouterr().err
 
