@@ -42,9 +42,14 @@ def test_patched_upstream_code_is_unchanged(patch, dotted, pinned):
 
 
 def test_patches_apply_twice_and_edit_what_they_say():
-    assert patches.apply_all() == patches.apply_all()
+    names = patches.apply_all()
+    assert names == [patch.NAME for patch in patches.PATCHES] and len(set(names)) == len(names) == 13
     from ministack.core import lambda_runtime
     from ministack.services import lambda_svc, stepfunctions
+
+    once = (stepfunctions._run_execution, stepfunctions._start_execution, lambda_runtime.Worker.invoke)
+    patches.apply_all()  # a second apply (the image's hook and a test process both apply) edits nothing again
+    assert (stepfunctions._run_execution, stepfunctions._start_execution, lambda_runtime.Worker.invoke) == once
 
     patched_run = inspect.unwrap(stepfunctions._run_execution, stop=lambda f: hasattr(f, source.PATCHED_MARK))
     assert "sleep" in upstream_object("ministack.services.stepfunctions._run_execution").__code__.co_names
