@@ -47,7 +47,7 @@ def test_cases_run_compare_and_clean_up(stack):
     assert outcome == [("pass", True), ("lambda", True), ("wrong", False)]
     assert [d.category for d in results[2].differences] == ["output"]
     # Each case deleted what it created.
-    machines = aws.client("stepfunctions", endpoint=where.endpoint).list_state_machines()["stateMachines"]
-    functions = aws.client("lambda", endpoint=where.endpoint).list_functions()["Functions"]
+    machines = aws.client("stepfunctions", where.aws).list_state_machines()["stateMachines"]
+    functions = aws.client("lambda", where.aws).list_functions()["Functions"]
     assert not [m for m in machines if where.run_token in m["name"]]
     assert not [f for f in functions if where.run_token in f["FunctionName"]]
