@@ -78,7 +78,8 @@ def test_replace_once_refuses_missing_or_repeated_text():
     ("not json", "InvalidExecutionInput"),
     ("[" * 10000 + "]" * 10000, "InvalidExecutionInput"),
     (None, None),
-])
+], ids=["empty", "just-under-256KiB", "256KiB", "utf8-over-256KiB", "not-json", "too-deep", "none"])  # short ids: the
+# default ones hold the whole input (~1 MB of test ids in .test_durations and pytest's output)
 def test_execution_input_limits(text, code):
     problem = execution_input.input_problem(text)
     assert (problem[0] if problem else None) == code
