@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-REQUIREMENTS := requirements.txt requirements-uv.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
+REQUIREMENTS := constraints.txt requirements.txt requirements-uv.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
 .PHONY: help venv up down status env watch test test-unit test-durations coverage lint lint-workflows typecheck bench base-image clean synth cdk-cli parity parity-baseline

@@ -3,10 +3,10 @@
 The assembly (template + assets) is what `testbed.deploy` publishes to the emulator and what
 `cdk deploy` publishes to AWS. Synthesis runs `infra/app.py` in a subprocess (the CDK's jsii
 runtime starts Node.js), with the context passed in; the hash of every input (infra/, the
-Lambda, the ASL file, the context) is stored beside the assembly with a hash of the assembly
-itself, so an unchanged app is not synthesized again, and an assembly rewritten by another
-tool (`cdk deploy -c ...` writes infra/cdk.out) is. Each new assembly is checked
-(`testbed.deploy.lint`) before it is kept.
+Lambda, the ASL file, constraints.txt, the context) is stored beside the assembly with a hash
+of the assembly itself, so an unchanged app is not synthesized again, and an assembly
+rewritten by another tool (`cdk deploy -c ...` writes infra/cdk.out) is. Each new assembly is
+checked (`testbed.deploy.lint`) before it is kept.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from testbed.errors import TestbedError
 # The emulator's context: `make down` must leave nothing behind.
 EMULATOR_CONTEXT = {"removalPolicy": "destroy"}
 _INPUTS = ("infra", "lambdas/generic_api_call", "statemachines")
+_INPUT_FILES = ("constraints.txt",)  # the Lambda bundle's versions
 _SKIP_PARTS = {"__pycache__", "node_modules", ".pytest_cache", ".mypy_cache"}
 _HASH_FILE = ".testbed-inputs"
 
@@ -54,11 +55,13 @@ class Assembly:
 
 def inputs_hash(context: dict[str, str], root: Path = settings.ROOT) -> str:
     digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    files = [root / name for name in _INPUT_FILES]
     for folder in _INPUTS:
-        for path in sorted((root / folder).rglob("*")):
-            relative = path.relative_to(root)
-            if path.is_file() and not _generated(relative.parts) and path.suffix != ".pyc":
-                digest.update(relative.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        files += sorted((root / folder).rglob("*"))
+    for path in files:
+        relative = path.relative_to(root)
+        if path.is_file() and not _generated(relative.parts) and path.suffix != ".pyc":
+            digest.update(relative.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
