@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from testbed import settings
 from testbed.config import Config
-from testbed.deploy import lint
+from testbed.deploy import lint, nodejs
 from testbed.errors import TestbedError
 
 # The emulator's context: `make down` must leave nothing behind.
@@ -122,13 +123,14 @@ def default_outdir(config: Config, root: Path = settings.ROOT) -> Path:
 
 
 def _synthesize(config: Config, outdir: Path, context: dict[str, str], wanted: str, root: Path) -> Assembly:
-    _check_tools()
+    search_path = _check_tools(config.environ.get("PATH", os.defpath))
     asl_path = root / settings.ASL_PATH.relative_to(settings.ROOT)
     lint.check_asl(asl_path)  # milliseconds: an ASL edit statelint refuses is told before a ~10 s synth
     # Synthesize beside the target and swap: a failed synth never leaves a half assembly.
     staging = Path(tempfile.mkdtemp(prefix="cdk.out-", dir=outdir.parent))
     env = {
         **config.environ,
+        "PATH": search_path,  # jsii spawns `node` from PATH
         "CDK_OUTDIR": str(staging),
         "CDK_CONTEXT_JSON": json.dumps(context),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
@@ -155,11 +157,13 @@ def _synthesize(config: Config, outdir: Path, context: dict[str, str], wanted: s
     return Assembly(outdir, synthesized=True)
 
 
-def _check_tools() -> None:
-    if shutil.which("node") is None:
-        raise SynthError(
-            "Node.js is needed to synthesize the CDK app (infra/), and `node` is not on PATH. "
-            "Install it (Debian/Ubuntu: `apt-get install nodejs`; Node 18+), "
-            "or use the Docker backend (BACKEND=docker make up), whose image synthesizes it.")
+def _check_tools(path: str) -> str:
+    """The PATH for the synth's subprocess (`path` as it is, or with the venv's Node.js first)."""
+    try:
+        search_path = nodejs.search_path(("node",), path, purpose="to synthesize the CDK app (infra/)")
+    except nodejs.NodeMissing as error:
+        raise SynthError(error.message, hint=f"{error.hint}; or use the Docker backend (BACKEND=docker "
+                         "make up), whose image synthesizes it") from None
     if importlib.util.find_spec("aws_cdk") is None:
         raise SynthError("aws-cdk-lib is not installed in this Python: run `make venv` (infra/requirements.txt)")
+    return search_path
