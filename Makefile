@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-REQUIREMENTS := requirements.txt requirements-uv.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
+REQUIREMENTS := constraints.txt requirements.txt requirements-uv.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
 .PHONY: help venv up down status env watch test test-unit test-durations coverage lint lint-workflows typecheck bench base-image clean synth cdk-cli parity parity-baseline
@@ -20,6 +20,7 @@ $(STAMP): $(REQUIREMENTS)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-uv.txt >&2
 	$(VENV)/bin/uv pip install --system-certs --python $(PY) -r requirements.txt >&2
 	$(VENV)/bin/uv pip install --quiet --system-certs --python $(PY) --no-deps -e . >&2
+	$(PY) -m testbed.deploy.nodejs --link >/dev/null  # node, npm, npx from the wheel, when the machine has none
 	$(PY) scripts/compile_bytecode.py >&2  # uv writes no bytecode: the stack's processes would each compile
 	@touch $(STAMP)
 
@@ -30,9 +31,9 @@ synth: venv ## synthesize infra/ for AWS into infra/cdk.out (cfn-lint, statelint
 
 cdk-cli: infra/node_modules/.package-lock.json ## install the pinned AWS CDK CLI (infra/package.json) with npm ci
 
-infra/node_modules/.package-lock.json: infra/package.json infra/package-lock.json
-	@command -v npm >/dev/null || { echo "error: npm is needed for the CDK CLI: apt-get install npm (or install Node.js 18+)"; exit 1; }
-	cd infra && npm ci --no-audit --no-fund
+# npm: the machine's (with its node), else the one `make venv` installed (testbed/deploy/nodejs.py).
+infra/node_modules/.package-lock.json: infra/package.json infra/package-lock.json | $(STAMP)
+	search_path=$$($(PY) -m testbed.deploy.nodejs node npm) && cd infra && PATH=$$search_path npm ci --no-audit --no-fund
 
 up: venv ## start the stack (Docker if an engine answers, else embedded; BACKEND=docker|embedded), seed it
 	$(PY) -m testbed up

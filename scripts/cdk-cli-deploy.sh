@@ -3,7 +3,8 @@
 # `cdk bootstrap` and `cdk deploy` against a fresh embedded emulator (AWS_ENDPOINT_URL),
 # exactly as a user runs them against an account; then the templates are loaded and one
 # execution goes through the deployed stack to the mock API.
-# Needs: make venv, make cdk-cli. Ports: CDK_SMOKE_EMULATOR_PORT (4599), CDK_SMOKE_MOCKAPI_PORT (8099).
+# Needs: make venv, make cdk-cli (Node.js: the machine's, else the one `make venv` installed).
+# Ports: CDK_SMOKE_EMULATOR_PORT (4599), CDK_SMOKE_MOCKAPI_PORT (8099).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -43,6 +44,8 @@ done
 
 export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
 export PATH=$root/.venv/bin:$PATH  # cdk.json's "python3 app.py" must find aws-cdk-lib
+# node and npx: the machine's, else the venv's (testbed/deploy/nodejs.py)
+PATH=$(python -m testbed.deploy.nodejs node npx)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=1
 account=$(python -c "from testbed import aws, config; print(aws.client('sts', aws.Target.of(config.Config.from_env())).get_caller_identity()['Account'])")
 

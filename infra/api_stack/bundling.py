@@ -1,14 +1,16 @@
 """Bundle the Lambda without Docker: its package plus pip-installed wheels for Lambda's platform.
 
 CDK calls `LocalBundling.try_bundle` with an empty output folder; we fill it with the
-handler package and `pip install --target` of the pinned requirements, for
-`config.LAMBDA_PLATFORM` and the runtime's Python version (binary wheels only, as AWS
-needs). Installed wheels are cached per requirements content + platform, so a re-synth after
-a code change copies instead of downloading.
+handler package and `pip install --target` of the requirements, at the versions of the
+constraints file they name (`-c`: constraints.txt), for `config.LAMBDA_PLATFORM` and the
+runtime's Python version (binary wheels only, as AWS needs). Installed wheels are cached per
+requirements + constraints content + platform, so a re-synth after a code change copies
+instead of downloading.
 
-`source_hash` is the asset hash: source files, requirements, platform and Python version.
-CDK's default hash would cover the source folder only, and a stale bundle would be reused
-after a platform change.
+`source_hash` is the asset hash: source files, requirements, the installed distributions
+(name and version), platform and Python version. CDK's default hash would cover the source
+folder only, and a stale bundle would be reused after a platform change; a pin bump that
+leaves the Lambda's distributions as they were keeps the hash, so nothing is redeployed.
 """
 
 from __future__ import annotations
@@ -49,17 +51,31 @@ def source_files(lambda_dir: Path) -> list[Path]:
     return sorted([*files, lambda_dir / "requirements.txt"])
 
 
-def source_hash(lambda_dir: Path, platform: str = config.LAMBDA_PLATFORM) -> str:
+def source_hash(lambda_dir: Path, cache_dir: Path, platform: str = config.LAMBDA_PLATFORM) -> str:
     digest = hashlib.sha256(f"{platform}|{config.LAMBDA_RUNTIME}|{BUNDLE_FORMAT}\n".encode())
     for path in source_files(lambda_dir):
         digest.update(path.relative_to(lambda_dir).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
+    # The versions live in the constraints file, shared with everything else the project pins:
+    # what this bundle holds of it is the distributions pip installed (cached, so no extra cost).
+    deps = install_dependencies(lambda_dir / "requirements.txt", cache_dir, platform)
+    for dist_info in sorted(p.name for p in deps.glob("*.dist-info")):
+        digest.update(dist_info.encode() + b"\0")
     return digest.hexdigest()
+
+
+def _pip_inputs(requirements: Path) -> bytes:
+    """The requirements file and the constraints files it names (`-c`): what pip installs from."""
+    content = requirements.read_bytes()
+    for line in content.decode().splitlines():
+        if line.startswith("-c "):
+            content += (requirements.parent / line.removeprefix("-c ").strip()).read_bytes()
+    return content
 
 
 def install_dependencies(requirements: Path, cache_dir: Path, platform: str = config.LAMBDA_PLATFORM) -> Path:
     """pip install the requirements for `platform` into a cache folder keyed by their content."""
-    key = hashlib.sha256(requirements.read_bytes() + f"{platform}|{config.LAMBDA_RUNTIME}|{BUNDLE_FORMAT}".encode())
+    key = hashlib.sha256(_pip_inputs(requirements) + f"{platform}|{config.LAMBDA_RUNTIME}|{BUNDLE_FORMAT}".encode())
     target = cache_dir / f"lambda-deps-{key.hexdigest()[:16]}"
     if target.is_dir():
         return target

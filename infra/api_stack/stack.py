@@ -108,7 +108,7 @@ class ApiTemplateStack(Stack):
             code=lambda_.Code.from_asset(
                 str(config.LAMBDA_DIR),
                 asset_hash_type=AssetHashType.CUSTOM,
-                asset_hash=bundling.source_hash(config.LAMBDA_DIR),
+                asset_hash=bundling.source_hash(config.LAMBDA_DIR, build_cache),
                 bundling=BundlingOptions(
                     # Never pulled: local bundling always succeeds or raises.
                     image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.11"),

@@ -3,10 +3,10 @@
 The assembly (template + assets) is what `testbed.deploy` publishes to the emulator and what
 `cdk deploy` publishes to AWS. Synthesis runs `infra/app.py` in a subprocess (the CDK's jsii
 runtime starts Node.js), with the context passed in; the hash of every input (infra/, the
-Lambda, the ASL file, the context) is stored beside the assembly with a hash of the assembly
-itself, so an unchanged app is not synthesized again, and an assembly rewritten by another
-tool (`cdk deploy -c ...` writes infra/cdk.out) is. Each new assembly is checked
-(`testbed.deploy.lint`) before it is kept.
+Lambda, the ASL file, constraints.txt, the context) is stored beside the assembly with a hash
+of the assembly itself, so an unchanged app is not synthesized again, and an assembly
+rewritten by another tool (`cdk deploy -c ...` writes infra/cdk.out) is. Each new assembly is
+checked (`testbed.deploy.lint`) before it is kept.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import importlib.util
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,12 +25,13 @@ from pathlib import Path
 
 from testbed import settings
 from testbed.config import Config
-from testbed.deploy import lint
+from testbed.deploy import lint, nodejs
 from testbed.errors import TestbedError
 
 # The emulator's context: `make down` must leave nothing behind.
 EMULATOR_CONTEXT = {"removalPolicy": "destroy"}
 _INPUTS = ("infra", "lambdas/generic_api_call", "statemachines")
+_INPUT_FILES = ("constraints.txt",)  # the Lambda bundle's versions
 _SKIP_PARTS = {"__pycache__", "node_modules", ".pytest_cache", ".mypy_cache"}
 _HASH_FILE = ".testbed-inputs"
 
@@ -54,11 +56,13 @@ class Assembly:
 
 def inputs_hash(context: dict[str, str], root: Path = settings.ROOT) -> str:
     digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    files = [root / name for name in _INPUT_FILES]
     for folder in _INPUTS:
-        for path in sorted((root / folder).rglob("*")):
-            relative = path.relative_to(root)
-            if path.is_file() and not _generated(relative.parts) and path.suffix != ".pyc":
-                digest.update(relative.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        files += sorted((root / folder).rglob("*"))
+    for path in files:
+        relative = path.relative_to(root)
+        if path.is_file() and not _generated(relative.parts) and path.suffix != ".pyc":
+            digest.update(relative.as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
@@ -119,13 +123,14 @@ def default_outdir(config: Config, root: Path = settings.ROOT) -> Path:
 
 
 def _synthesize(config: Config, outdir: Path, context: dict[str, str], wanted: str, root: Path) -> Assembly:
-    _check_tools()
+    search_path = _check_tools(config.environ.get("PATH", os.defpath))
     asl_path = root / settings.ASL_PATH.relative_to(settings.ROOT)
     lint.check_asl(asl_path)  # milliseconds: an ASL edit statelint refuses is told before a ~10 s synth
     # Synthesize beside the target and swap: a failed synth never leaves a half assembly.
     staging = Path(tempfile.mkdtemp(prefix="cdk.out-", dir=outdir.parent))
     env = {
         **config.environ,
+        "PATH": search_path,  # jsii spawns `node` from PATH
         "CDK_OUTDIR": str(staging),
         "CDK_CONTEXT_JSON": json.dumps(context),
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
@@ -152,11 +157,13 @@ def _synthesize(config: Config, outdir: Path, context: dict[str, str], wanted: s
     return Assembly(outdir, synthesized=True)
 
 
-def _check_tools() -> None:
-    if shutil.which("node") is None:
-        raise SynthError(
-            "Node.js is needed to synthesize the CDK app (infra/), and `node` is not on PATH. "
-            "Install it (Debian/Ubuntu: `apt-get install nodejs`; Node 18+), "
-            "or use the Docker backend (BACKEND=docker make up), whose image synthesizes it.")
+def _check_tools(path: str) -> str:
+    """The PATH for the synth's subprocess (`path` as it is, or with the venv's Node.js first)."""
+    try:
+        search_path = nodejs.search_path(("node",), path, purpose="to synthesize the CDK app (infra/)")
+    except nodejs.NodeMissing as error:
+        raise SynthError(error.message, hint=f"{error.hint}; or use the Docker backend (BACKEND=docker "
+                         "make up), whose image synthesizes it") from None
     if importlib.util.find_spec("aws_cdk") is None:
         raise SynthError("aws-cdk-lib is not installed in this Python: run `make venv` (infra/requirements.txt)")
+    return search_path

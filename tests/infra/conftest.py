@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -11,9 +12,13 @@ import pytest
 
 from testbed import settings
 from testbed.config import Config
-from testbed.deploy import synth
+from testbed.deploy import nodejs, synth
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# These tests import aws_cdk in this process, and jsii spawns `node` from PATH: the machine's,
+# else the venv's (as every synth does). Without either, the synth's error says what to run.
+with contextlib.suppress(nodejs.NodeMissing):
+    os.environ["PATH"] = nodejs.search_path(("node",), os.environ.get("PATH", os.defpath))
 
 # One xdist worker runs every infra test (`--dist loadgroup`): importing aws_cdk starts the CDK's
 # Node.js runtime (jsii) in the process, ~1.2 s of CPU that each worker would pay again. Hence
