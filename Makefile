@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQUIREMENTS := constraints.txt requirements.txt requirements-uv.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down status env watch test test-unit test-durations coverage lint lint-workflows typecheck bench base-image clean synth cdk-cli parity parity-baseline
+.PHONY: help venv up down status env watch test test-unit test-durations coverage lint lint-workflows typecheck bench base-image clean synth cdk-cli parity parity-baseline snapshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -74,6 +74,16 @@ test: venv ## unit + integration tests in $(TEST_WORKERS) processes (one embedde
 
 test-durations: venv ## run the whole suite and record each test's duration in .test_durations (the shards' weights)
 	$(PYTEST) --store-durations --clean-durations --durations-path $(DURATIONS) $(PYTEST_ARGS)
+
+# The snapshot files (tests/*/*.snapshot.json) and the test modules they belong to. Recorded on
+# one backend (the other is checked against the same file by `make test`): docs/testing.md.
+SNAPSHOT_TESTS = $(patsubst %.snapshot.json,%.py,$(wildcard tests/*/*.snapshot.json))
+SNAPSHOT_BACKEND ?= embedded
+
+snapshots: venv ## re-record the execution snapshots (tests/*/*.snapshot.json) on SNAPSHOT_BACKEND=embedded|docker
+	@test -n "$(SNAPSHOT_TESTS)" || { echo "no tests/*/*.snapshot.json: record a first one with" \
+		"make test PYTEST_ARGS='--snapshot-update tests/<folder>/test_<name>.py'" >&2; exit 2; }
+	TESTBED_BACKENDS=$(SNAPSHOT_BACKEND) $(PYTEST) --snapshot-update $(SNAPSHOT_TESTS) $(PYTEST_ARGS)
 
 test-unit: venv ## unit, mock API and infra (synth, assertions, lint) tests: no stack
 	$(PYTEST) $(PYTEST_ARGS) tests/unit tests/mockapi tests/infra

@@ -25,7 +25,7 @@ import pytest
 from testbed import settings
 from testbed.stacks import backends
 from testbed.stacks.base import Stack
-from tests import sharding
+from tests import sharding, snapshots
 from tests.stacks import SessionLock, SharedStacks, StopWhenDone
 from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, run_cleanups, selected_backends, unique
 
@@ -136,6 +136,15 @@ def stack(request: pytest.FixtureRequest) -> Stack:
 def testbed(stack: Stack) -> Testbed:
     report = _SEED_REPORTS[id(stack)]
     return Testbed(stack=stack, seed_report=report, state_machine_arn=report.state_machine_arn)
+
+
+@pytest.fixture
+def snapshot(request: pytest.FixtureRequest) -> Iterator[snapshots.ExecutionSnapshot]:
+    """localstack-snapshot's session, one entry for every backend (replaces the plugin's fixture of
+    this name; the plugin compares after the test, --snapshot-update writes here at teardown)."""
+    session = snapshots.session(request)
+    yield session
+    session._persist_state()
 
 
 @pytest.fixture(scope="session")

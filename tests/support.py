@@ -8,6 +8,7 @@ import functools
 import io
 import json
 import logging
+import re
 import shutil
 import uuid
 import zipfile
@@ -86,8 +87,13 @@ def run_cleanups(cleanups: list[Callable[[], object]]) -> list[BaseException]:
     return failures
 
 
+_UNIQUE_DIGITS = 12
+# What `unique` makes (for lower-case prefixes), for the snapshots' placeholders (tests/snapshots.py).
+UNIQUE_ID = re.compile(rf"\b(?P<prefix>[a-z]+)-[0-9a-f]{{{_UNIQUE_DIGITS}}}\b")
+
+
 def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+    return f"{prefix}-{uuid.uuid4().hex[:_UNIQUE_DIGITS]}"
 
 
 def lambda_attempts(result: executions.ExecutionResult) -> int:
@@ -186,9 +192,10 @@ class Testbed:
         response.raise_for_status()
         return response.json()["id"]
 
-    def received(self, path_prefix: str) -> list[dict[str, Any]]:
-        response = requests.get(f"{self.stack.endpoints.mockapi}/__admin/requests",
-                                params={"pathPrefix": path_prefix}, timeout=10)
+    def received(self, path_prefix: str, trace_id: str | None = None) -> list[dict[str, Any]]:
+        """The mock API's journal, oldest first: under `path_prefix`, and of one trace id if given."""
+        selection = {"pathPrefix": path_prefix, **({"traceId": trace_id} if trace_id else {})}
+        response = requests.get(f"{self.stack.endpoints.mockapi}/__admin/requests", params=selection, timeout=10)
         response.raise_for_status()
         return response.json()["requests"]
 

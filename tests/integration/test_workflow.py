@@ -2,6 +2,8 @@
 
 Every test owns its data: templates and stubs come from the factory fixtures (unique names,
 deleted at teardown), mock API paths are unique, and the journal is read under them only.
+The main cases also compare the whole execution (events, states, output or error, the HTTP
+exchange) with test_workflow.snapshot.json: `make snapshots` re-records it (docs/testing.md).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.snapshots import match_execution
 from tests.support import CAUGHT_PATH, HTTP_FAILURE_PATH, OK_PATH, error_message, lambda_attempts, unique
 
 pytestmark = pytest.mark.integration
 
-def test_get_with_path_and_query_params_succeeds(testbed):
+
+def test_get_with_path_and_query_params_succeeds(testbed, snapshot):
     user_id = unique("user")
     result = testbed.run("get_user", "GET", {"user_id": user_id, "fields": "name,email"})
 
@@ -27,9 +31,10 @@ def test_get_with_path_and_query_params_succeeds(testbed):
     assert received["query"] == {"fields": ["name,email"], "lang": ["en"]}
     assert received["headers"]["Accept"] == "application/json"
     assert result.output["body"]["path"] == f"/users/{user_id}"  # the echo stub returns the request
+    match_execution(snapshot, testbed, result)
 
 
-def test_post_json_body_with_a_list_is_created(testbed):
+def test_post_json_body_with_a_list_is_created(testbed, snapshot):
     customer = unique("cust")
     items = [{"sku": "A-1", "qty": 2}, {"sku": "B-2", "qty": 1}]
     result = testbed.run("create_order", "POST", {"customer_id": customer, "items": items, "order_ref": "r-1"})
@@ -43,6 +48,7 @@ def test_post_json_body_with_a_list_is_created(testbed):
     }
     assert received["headers"]["Idempotency-Key"] == "r-1"
     assert received["headers"]["Content-Type"] == "application/json"
+    match_execution(snapshot, testbed, result)
 
 
 def test_header_authenticated_call(testbed):
@@ -65,7 +71,7 @@ def test_2xx_succeeds(testbed, code):
 
 
 @pytest.mark.parametrize("code", [404, 500])
-def test_4xx_and_5xx_fail_without_retry(testbed, make_stub, make_template, code):
+def test_4xx_and_5xx_fail_without_retry(testbed, make_stub, make_template, snapshot, code):
     path = f"/{unique('err')}"
     name = make_template(url=f"{{{{ base_url }}}}{path}")
     make_stub({"request": {"method": "GET", "path": path}, "response": {"status": code, "body": {"e": 1}}})
@@ -77,9 +83,10 @@ def test_4xx_and_5xx_fail_without_retry(testbed, make_stub, make_template, code)
     assert result.error == "UpstreamHttpError"
     assert result.cause == f"Template {name} (GET) answered HTTP {code}"
     assert len(testbed.received(path)) == 1
+    match_execution(snapshot, testbed, result)
 
 
-def test_fail_then_succeed_is_retried_to_success(testbed, make_stub, make_template):
+def test_fail_then_succeed_is_retried_to_success(testbed, make_stub, make_template, snapshot):
     path = f"/{unique('flaky')}"
     name = make_template(url=f"{{{{ base_url }}}}{path}")
     make_stub({"request": {"method": "GET", "path": path}, "responses": [
@@ -93,9 +100,10 @@ def test_fail_then_succeed_is_retried_to_success(testbed, make_stub, make_templa
     assert result.output["body"] == {"ok": True}
     assert len(testbed.received(path)) == 3
     assert lambda_attempts(result) == 3
+    match_execution(snapshot, testbed, result)
 
 
-def test_retries_used_up_end_in_handle_failure_with_the_error(testbed, make_stub, make_template):
+def test_retries_used_up_end_in_handle_failure_with_the_error(testbed, make_stub, make_template, snapshot):
     path = f"/{unique('down')}"
     name = make_template(url=f"{{{{ base_url }}}}{path}")
     make_stub({"request": {"method": "GET", "path": path}, "response": {"status": 503}})
@@ -107,9 +115,10 @@ def test_retries_used_up_end_in_handle_failure_with_the_error(testbed, make_stub
     assert result.error == "UpstreamUnavailable"
     assert "HTTP 503" in error_message(result)
     assert len(testbed.received(path)) == 3  # first try + MaxAttempts 2
+    match_execution(snapshot, testbed, result)
 
 
-def test_template_not_found(testbed):
+def test_template_not_found(testbed, snapshot):
     name = unique("missing")
     result = testbed.run(name, "GET")
 
@@ -117,6 +126,7 @@ def test_template_not_found(testbed):
     assert result.states == ["FetchTemplateFromDynamoDB", "CheckTemplateExists", "TemplateNotFound"]
     assert result.error == "TemplateNotFound"
     assert result.cause == f"No template with PK={name} and SK=GET in API_Template_Table"
+    match_execution(snapshot, testbed, result)  # and no request at all
 
 
 def test_missing_param_is_a_render_error_and_calls_nothing(testbed, make_template):
