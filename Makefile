@@ -13,10 +13,14 @@ help: ## list the targets
 
 $(STAMP): $(REQUIREMENTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python 3.11+ is needed; set PYTHON=python3.11")'
+	@# pip, uv and the AWS clients need TLS: an interpreter built without OpenSSL makes a venv that fails late.
+	@$(PYTHON) -c 'import ssl' 2>/dev/null || { echo "error: $(PYTHON) has no ssl module (built without OpenSSL); set PYTHON to another interpreter, e.g. PYTHON=/usr/bin/python3.11" >&2; exit 1; }
 	@# Progress goes to stderr, so `eval "$$(make -s env)"` reads only the exports even on a first run.
 	@echo "Creating $(VENV) and installing the pinned dependencies with uv (first time: under a minute)..." >&2
 	@# pip stays in the venv: the Lambda bundling (infra/api_stack/bundling.py) runs `python -m pip`.
-	$(PYTHON) -m venv $(VENV) >&2
+	@# An existing venv keeps its interpreter: a venv made again over it by another build of Python mixed
+	@# the two (urllib3 then failed to import ssl). `rm -rf .venv` to change interpreters.
+	test -x $(PY) || $(PYTHON) -m venv $(VENV) >&2
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-uv.txt >&2
 	$(VENV)/bin/uv pip install --system-certs --python $(PY) -r requirements.txt >&2
 	$(VENV)/bin/uv pip install --quiet --system-certs --python $(PY) --no-deps -e . >&2
