@@ -1,10 +1,13 @@
 """A bounded snapshot of an incoming request, shared by echo responses and the journal."""
 
 import json
+import sys
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
+
+from mockapi.limits import MAX_JSON_DEPTH
 
 _READ_CHUNK = 64 * 1024
 
@@ -21,6 +24,7 @@ class CapturedRequest:
     json: Any  # the parsed body, or None if it is empty, truncated or not JSON
     body_size: int  # bytes actually received, which may exceed len(body)
     body_truncated: bool
+    json_bytes: int = 0  # about what `json` takes in memory (64 KiB of `[[]]`s parse to ~2 MiB)
 
     def to_echo(self) -> dict[str, Any]:
         return {
@@ -48,12 +52,7 @@ async def capture(request: web.BaseRequest, body_limit: int) -> CapturedRequest:
             kept += chunk[:room]
     truncated = size > len(kept)
 
-    parsed: Any = None
-    if kept.strip() and not truncated:
-        try:
-            parsed = json.loads(kept)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError: the body just isn't JSON
-            parsed = None
+    parsed, json_bytes = (parse_json_body(bytes(kept)) if kept.strip() and not truncated else (None, 0))
 
     headers: dict[str, str] = {}
     for name, value in request.headers.items():
@@ -72,4 +71,33 @@ async def capture(request: web.BaseRequest, body_limit: int) -> CapturedRequest:
         json=parsed,
         body_size=size,
         body_truncated=truncated,
+        json_bytes=json_bytes,
     )
+
+
+def parse_json_body(body: bytes) -> tuple[Any, int]:
+    """The body parsed and the bytes it takes; (None, 0) if it is not JSON or nests deeper than
+    MAX_JSON_DEPTH: ~980 levels parse, then fail the echo's and the journal's json.dumps (500
+    for every later GET /__admin/requests); ~1000 fail the parser itself."""
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested past the parser's recursion
+        return None, 0
+    size = json_size(parsed)
+    return (None, 0) if size is None else (parsed, size)
+
+
+def json_size(value: Any) -> int | None:
+    """About the bytes parsed JSON takes (each object, list and string, and a reference to each),
+    or None when it nests deeper than MAX_JSON_DEPTH. Walked without recursion."""
+    total = 0
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        total += sys.getsizeof(item) + 8  # 8: the reference its container holds
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                return None
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return total

@@ -6,15 +6,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from mockapi.capture import CapturedRequest
+from mockapi.capture import CapturedRequest, json_size
 from mockapi.limits import JOURNAL_MAX_BYTES, JOURNAL_MAX_ENTRIES, JOURNAL_RESPONSE_BODY_BYTES
 from mockapi.tracing import trace_id
 
 
 def _weight(captured: CapturedRequest) -> int:
-    """Roughly the bytes an entry holds: the kept body, headers, path and query (twice: raw and parsed)."""
-    header_bytes = sum(len(name) + len(value) for name, value in captured.headers.items())
-    return len(captured.body) + header_bytes + len(captured.raw_path) * 2 + len(captured.raw_query) * 2 \
+    """Roughly the bytes an entry holds: the kept body (as text and as parsed JSON), the headers
+    and the parsed query as Python objects (8 KiB of `?a=&b=...` is ~400 KiB of them), the raw
+    path and query, and the response kept."""
+    parsed = json_size({"headers": captured.headers, "query": captured.query}) or 0
+    return len(captured.body) + captured.json_bytes + parsed + len(captured.raw_path) * 2 + len(captured.raw_query) \
         + JOURNAL_RESPONSE_BODY_BYTES
 
 

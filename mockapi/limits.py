@@ -16,7 +16,8 @@ MAX_RUNTIME_STUB_BYTES = 64 * MIB
 STUB_ITEM_BYTES = 256
 # `responses` of one stub: a sequence for retries needs a few; this bounds the objects one POST builds.
 MAX_RESPONSES_PER_STUB = 1000
-# Objects and lists nested in one stub (deeper ones would hit Python's recursion limit).
+# Objects and lists nested in one stub, or in a request body kept parsed for echo and the journal
+# (deeper ones would hit Python's recursion limit: when parsed, echoed or listed).
 MAX_JSON_DEPTH = 64
 # pathPattern: its length, and the memory RE2 may use for one compiled pattern and its DFA cache.
 MAX_PATH_PATTERN_CHARS = 1024

@@ -227,6 +227,24 @@ def test_deep_json_is_400_not_500(mock_api: MockApi, unique: str) -> None:
     assert requests.get(mock_api.url("/__admin/health"), timeout=5).ok
 
 
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 979, 1000, 20_000])
+def test_a_deep_request_body_is_served_and_journaled_as_text(mock_api: MockApi, unique: str, depth: int,
+                                                             own_stubs: list[str]) -> None:
+    """~980 levels parsed, then failed the echo (500) and every later journal listing (500 for
+    everyone); ~1000 failed the parser (RecursionError, 500)."""
+    echo = {"request": {"path": f"{unique}/echo"}, "response": {"status": 200, "echo": True}}
+    own_stubs.append(mock_api.add_stub(echo))
+    body = "[" * depth + "]" * depth
+    answered = requests.post(mock_api.url(f"{unique}/echo"), data=body, timeout=10)
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["body"] == body and answered.json()["json"] is None
+    [entry] = mock_api.journal(unique)
+    assert entry["body"] == body and entry["json"] is None
+    assert requests.get(mock_api.url("/__admin/requests"), timeout=10).status_code == 200
+    shallow = "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH
+    assert requests.post(mock_api.url(f"{unique}/echo"), data=shallow, timeout=10).json()["json"] == json.loads(shallow)
+
+
 def test_deep_yaml_stubs_file_is_a_clear_error(tmp_path: Path) -> None:
     stubs = tmp_path / "deep.yaml"
     stubs.write_text("stubs: " + "[" * 5000 + "]" * 5000 + "\n")
