@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import subprocess
 import sys
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from testbed.deploy import synth
 from testbed.deploy.seed import SeedConfig, allowed_hosts, seed
 from testbed.deploy.templates import TEMPLATE_SUFFIXES, TemplateFileError, load_file
 from testbed.runs import dryrun, executions, timeline_sources
-from testbed.runs.inert import json_text
+from testbed.runs.inert import inert, json_text
 from testbed.stacks import backends
 from testbed.stacks.backends import make_stack
 from testbed.stacks.base import StackError
@@ -29,13 +30,33 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         args.config = Config.from_env()  # the one read of the environment; passed down from here
-        return args.func(args)
+        code: int = args.func(args)
+        sys.stdout.flush()  # here, not at exit, so a closed pipe is met below
+        return code
+    except BrokenPipeError:
+        if not _stdout_reader_gone():
+            raise  # a pipe of ours, not the reader of our output: a bug
+        # `testbed show --json | head`: the reader has what it wanted. No traceback, and none at
+        # exit when Python flushes stdout again; 141 is what a shell reports for a SIGPIPE death.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:  # the one place the CLI turns an error into `error:` lines
         error = errors.user_error(exc)
         if error is None:
             raise  # a bug: Python prints the traceback
-        print("\n".join(error.lines()), file=sys.stderr)
+        # Messages quote inputs (a template's name, what AWS echoed): shown inert, like every view.
+        print(inert("\n".join(error.lines())), file=sys.stderr)
         return 1
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader closed it (poll reports POLLERR on its write end)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLERR)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no file descriptor (captured), or closed
+        return False
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -56,7 +77,7 @@ def _up(args: argparse.Namespace) -> int:
           "take ~20-60 s; then seconds)...", flush=True)
     report = stack.seed()
     print("Seed:")
-    print("\n".join(report.lines()))
+    print(inert("\n".join(report.lines())))  # template names come from files: inert
     print()
     print(stack.summary(report.state_machine_arn))
     return 0
@@ -104,7 +125,7 @@ def _seed(args: argparse.Namespace) -> int:
         print(report.to_json())
         return 0
     print("Seed:")
-    print("\n".join(report.lines()))
+    print(inert("\n".join(report.lines())))  # template names come from files: inert
     return 0
 
 

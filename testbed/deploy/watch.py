@@ -22,6 +22,7 @@ from testbed import errors, settings
 from testbed.deploy.report import SeedReport
 from testbed.deploy.seed import SeedConfig, seed
 from testbed.deploy.templates import TEMPLATE_SUFFIXES
+from testbed.runs.inert import inert
 from testbed.stacks.base import Stack
 
 TEMPLATES = "templates"
@@ -93,7 +94,8 @@ class Watcher:
             kinds = [(INFRASTRUCTURE, by_kind[INFRASTRUCTURE] + by_kind.get(TEMPLATES, []))]
         else:
             kinds = [(kind, paths) for kind, paths in by_kind.items()]
-        lines = [self._deploy(kind, paths) for kind, paths in kinds]
+        # File names and error messages quote what is on disk (a template's name): shown inert.
+        lines = [inert(self._deploy(kind, paths)) for kind, paths in kinds]
         for line in lines:
             self.print_line(line)
         return lines

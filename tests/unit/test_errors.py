@@ -21,6 +21,7 @@ from testbed.deploy.lint import CheckError
 from testbed.deploy.synth import SynthError
 from testbed.deploy.template_table import ChangedMeanwhile
 from testbed.errors import TestbedError, user_error
+from testbed.runs.inert import inert
 
 # Raised and caught inside one module, never shown as such (templates.load_file wraps it).
 INTERNAL = {"testbed.deploy.templates.DynamoDBRefusal"}
@@ -135,3 +136,33 @@ def test_cleanups_go_on_past_a_failed_one(caplog: pytest.LogCaptureFixture) -> N
     assert done == ["last", "first"]  # newest first, and past the failure
     assert [type(f).__name__ for f in failures] == ["ClientError"] and cleanups == []
     assert "cleanup" in caplog.text and "ResourceNotFoundException" in caplog.text
+
+
+HOSTILE_NAME = "t\x1b[2J\x1b]8;;http://evil\x07\u202e"  # a template's name, as a YAML "\e..." string gives it
+
+
+def test_the_cli_prints_an_error_quoting_a_file_inert(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "t.GET.yaml").write_text(f'name: "{HOSTILE_NAME.encode("unicode_escape").decode()}"\n'
+                                         'method: GET\nurl: "{{ base_url }}/x"\n')
+    assert cli.main(["render", "t", "GET", "--templates", str(tmp_path)]) == 1
+    shown = capsys.readouterr().err
+    assert "does not match the file name" in shown and inert(HOSTILE_NAME) in shown
+    assert not {"\x1b", "\x07", "\u202e"} & set(shown), shown
+
+
+def test_the_watch_prints_names_and_errors_inert(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lines: list[str] = []
+    watcher = _watcher(tmp_path, lines)
+    outcomes: list[Any] = [TestbedError(f"template {HOSTILE_NAME}: refused"), None]
+
+    def deploy(*_: Any) -> Any:
+        outcome = outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+        return watch.SeedReport(changed=[f"template {HOSTILE_NAME} GET: updated"])
+
+    monkeypatch.setattr(watch, "deploy_templates", deploy)
+    for _ in outcomes[:]:
+        watcher.handle([tmp_path / "templates" / f"{HOSTILE_NAME}.GET.yaml"])
+    assert len(lines) == 2 and all(inert(HOSTILE_NAME) in line for line in lines), lines
+    assert not {"\x1b", "\x07", "\u202e"} & set("".join(lines)), lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import subprocess
 import sys
@@ -165,3 +166,18 @@ def test_a_carriage_return_in_a_body_is_shown_not_swallowed() -> None:
     timeline_view.render(hostile_timeline("over\rwritten\x0bvt\u2028ls"), plain(buffer))
     body_line = re.compile(r"  < over\\x0dwritten\\x0bvt\\u2028ls +│")  # the body's line, not a header's
     assert body_line.search(buffer.getvalue())
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_output_to_a_closed_pipe_ends_quietly(extra: list[str]) -> None:
+    """`testbed show ... --json | head`: the reader left; no BrokenPipeError traceback."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        done = subprocess.run([sys.executable, "-m", "testbed", "render", "get_user", "GET", "--params",
+                               '{"user_id": "1"}', "--base-url", "http://127.0.0.1:9", *extra],
+                              stdout=writer, stderr=subprocess.PIPE, text=True, check=False, cwd=settings.ROOT,
+                              timeout=60, env={"PATH": "/usr/bin:/bin", "TESTBED_ALLOWED_HOSTS_EXTRA": ""})
+    finally:
+        os.close(writer)
+    assert (done.returncode, done.stderr) == (141, "")
