@@ -1,8 +1,10 @@
 """Fetch what a timeline is built from: the execution, its Lambda log lines, its HTTP exchanges.
 
 Everything is joined by the execution's id, never by time: a Lambda invocation belongs to the
-execution when one of its log lines carries the execution ARN or its trace id (the Lambda logs
-both), and a mock API journal entry when its `traceparent` carries the trace id.
+execution when its record line (the one JSON line the Lambda logs per invocation) has the
+execution ARN as `executionId` or its trace id as `traceId`, and a mock API journal entry when its
+`traceparent` carries the trace id. Not when the id merely appears in a line: the record's URL
+holds params, so a caller could otherwise put its invocation into another execution's timeline.
 
 The secrets to mask are the template's (named by the execution's input, read from the table
 now), resolved through the Lambda's own secret store.
@@ -10,6 +12,7 @@ now), resolved through the Lambda's own secret store.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -123,10 +126,10 @@ def _stream(logs: Any, stream: str) -> list[dict[str, Any]]:
 
 
 def _invocations_with(events: list[dict[str, Any]], ids: tuple[str, ...]) -> list[dict[str, Any]]:
-    """The invocations (START RequestId .. REPORT RequestId) of a stream whose lines mention an id.
+    """The invocations (START RequestId .. REPORT RequestId) of a stream whose record names an id.
 
     On AWS a stream holds many invocations of one worker; on MiniStack one. Lines outside any
-    START..REPORT block (init output) are kept only if they mention an id themselves.
+    START..REPORT block (init output) are kept only if they are such a record themselves.
     """
     blocks: list[list[dict[str, Any]]] = []
     current: list[dict[str, Any]] | None = None
@@ -143,9 +146,22 @@ def _invocations_with(events: list[dict[str, Any]], ids: tuple[str, ...]) -> lis
                 current = None
     selected: list[dict[str, Any]] = []
     for block in blocks:
-        if any(any(i in event["message"] for i in ids) for event in block):
+        if any(_record_of(event["message"], ids) for event in block):
             selected.extend(block)
     return selected
+
+
+def _record_of(message: str, ids: tuple[str, ...]) -> bool:
+    """Whether `message` is the Lambda's record line (`<level, logger or request id> {json}`)
+    of an invocation for one of `ids` (the execution ARN, its trace id)."""
+    start = message.find("{")
+    if start < 0 or not any(i in message for i in ids):  # the cheap test first: most lines are not
+        return False
+    try:
+        record = json.loads(message[start:])
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(record, dict) and (record.get("executionId") in ids or record.get("traceId") in ids)
 
 
 def journal_entries(mockapi_url: str, trace_id: str) -> list[dict[str, Any]] | None:

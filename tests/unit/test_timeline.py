@@ -103,6 +103,22 @@ def test_log_invocations_are_joined_by_id_not_by_time() -> None:
     assert len(kept) == 3  # the whole invocation b, nothing of a, although both share a timestamp
 
 
+def test_an_invocation_whose_params_name_another_execution_stays_out_of_its_timeline() -> None:
+    """A caller's params reach the record's URL: an id there is not the record's own."""
+    trace = trace_id_for(ARN)
+    other = f"{ARN}-other"
+
+    def invocation(request_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
+        lines = [f"START RequestId: {request_id} Version: $LATEST",
+                 f"INFO generic_api_call {json.dumps(record)}", f"REPORT RequestId: {request_id}"]
+        return [{"timestamp": 1, "message": message, "logStreamName": "s"} for message in lines]
+
+    smuggled = {"executionId": other, "traceId": trace_id_for(other),
+                "url": f"http://mock/users/{trace}?q={quote(ARN)}&r={ARN}", "error": '{"traceId": "' + trace + '"}'}
+    own = {"executionId": ARN, "traceId": trace, "url": "http://mock/users/42"}
+    assert _invocations_with(invocation("a", smuggled) + invocation("b", own), (trace, ARN)) == invocation("b", own)
+
+
 def test_trace_id_is_the_first_32_hex_of_sha256_of_the_arn() -> None:
     import hashlib
 
