@@ -25,6 +25,9 @@ from generic_api_call.template import SEEDED_FROM, Template, from_plain
 from testbed.errors import TestbedError
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
+# A template becomes one DynamoDB item (at most 400 KB); the rest of a file is comments. PyYAML
+# reads ~0.3 MB/s: a 100 MB file named like a template held the seed and the watch for minutes.
+MAX_FILE_BYTES = 512 * 1024
 _serializer = TypeSerializer()
 
 
@@ -118,9 +121,9 @@ def load_file(path: Path, folder: str | None = None) -> TemplateFile:
 
 
 def read_regular(path: Path) -> str:
-    """The text of a regular file (or a link to one). A FIFO named like a template blocked the
-    seed and the watch in read() until something wrote to it: it is opened without blocking and
-    refused, as are directories, devices and sockets."""
+    """The text of a regular file (or a link to one), of at most MAX_FILE_BYTES. A FIFO named like a
+    template blocked the seed and the watch in read() until something wrote to it: it is opened
+    without blocking and refused, as are directories, devices and sockets."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
@@ -134,8 +137,12 @@ def read_regular(path: Path) -> str:
                     stat.S_IFSOCK: "a socket"}.get(stat.S_IFMT(mode), "a device")
             raise TemplateFileError(path, f"is {kind}, not a regular file: remove it, or rename it without a "
                                           f"template suffix ({', '.join(TEMPLATE_SUFFIXES)})")
-        with os.fdopen(descriptor, encoding="utf-8", closefd=False) as handle:
-            return handle.read()
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)  # at most: the size stat gives may be 0 (/proc) or grow
+        if len(data) > MAX_FILE_BYTES:
+            raise TemplateFileError(path, f"is larger than {MAX_FILE_BYTES // 1024} KiB (MAX_FILE_BYTES); a template "
+                                          "is one DynamoDB item of at most 400 KB: is this file a template?")
+        return data.decode("utf-8")
     finally:
         if descriptor >= 0:
             os.close(descriptor)

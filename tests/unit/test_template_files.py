@@ -144,3 +144,14 @@ def test_a_link_to_a_template_file_is_read(tmp_path):
     target = write(tmp_path, "elsewhere.txt", GOOD.format(name="linked"))
     (tmp_path / "linked.GET.yaml").symlink_to(target)
     assert [f.key for f in load_dir(tmp_path)] == [("linked", "GET")]
+
+
+def test_a_file_too_large_to_be_a_template_is_refused_unread(tmp_path):
+    """A 100 MB file named like a template held the seed and the watch for minutes in PyYAML."""
+    from testbed.deploy.templates import MAX_FILE_BYTES
+
+    big = write(tmp_path, "big.GET.yaml", GOOD.format(name="big") + "description: " + "x" * MAX_FILE_BYTES + "\n")
+    with pytest.raises(TemplateFileError, match=r"big\.GET\.yaml: is larger than 512 KiB \(MAX_FILE_BYTES\)"):
+        load_dir(tmp_path)
+    big.write_text(GOOD.format(name="big") + "# " + "x" * (MAX_FILE_BYTES - 200) + "\n")  # just under: read
+    assert [f.key for f in load_dir(tmp_path)] == [("big", "GET")]
