@@ -4,6 +4,7 @@ import asyncio
 import socket
 import struct
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 from aiohttp import web
@@ -16,6 +17,10 @@ _BOMB_FILL = b"0" * (1024 * 1024)
 _INVALID_JSON = b'{"id": 42, "name": "truncat'
 # How often no_response checks whether the client has hung up.
 _DISCONNECT_POLL_S = 0.2
+# Gzip bombs are compressed on their own thread, one at a time (~8 s of CPU per GiB): in the
+# default executor, six concurrent 512 MiB bombs held every worker, and every request's stub
+# matching (app.py, also a thread) waited 11 s behind them.
+_BOMB_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gzip-bomb")
 
 
 async def serve_fault(
@@ -107,9 +112,9 @@ async def _oversized(request: web.BaseRequest, status: int, headers: dict[str, s
 
 
 async def _gzip_bomb(status: int, headers: dict[str, str], size: int) -> web.Response:
-    # Compressing hundreds of MiB takes a while; do it off the event loop so other requests
-    # (health checks included) keep being served.
-    compressed = await asyncio.to_thread(_compressed_fill, size)
+    # Compressing hundreds of MiB takes a while; do it off the event loop and off the default
+    # executor, so other requests (health checks and stub matching included) keep being served.
+    compressed = await asyncio.get_running_loop().run_in_executor(_BOMB_EXECUTOR, _compressed_fill, size)
     headers = {k: v for k, v in headers.items() if k.lower() != "content-encoding"}
     headers["Content-Encoding"] = "gzip"
     # aiohttp leaves bodies alone unless compression is enabled, so these bytes go out verbatim.

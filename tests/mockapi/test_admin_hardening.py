@@ -2,6 +2,7 @@
 served without holding the event loop. Real server over a real port (the session's `mock_api`)."""
 
 import json
+import os
 import random
 import threading
 import time
@@ -307,3 +308,36 @@ def test_unbounded_numbers_are_400(mock_api: MockApi, unique: str, response_spec
     response = post_stub(mock_api, {"request": {"path": unique}, "response": response_spec})
     assert response.status_code == 400
     assert response.json()["error"].startswith(f"{field}: must be at most")
+
+
+# --- gzip bombs ---------------------------------------------------------------------------------
+
+
+def test_gzip_bombs_being_compressed_do_not_hold_other_requests(mock_api: MockApi, unique: str,
+                                                                own_stubs: list[str]) -> None:
+    """As many concurrent bombs as the default executor has threads (~0.7 s of CPU each) held every
+    request's stub matching behind them (six 512 MiB bombs: 11 s)."""
+    bombs = min(32, (os.cpu_count() or 1) + 4)  # the default executor's size
+    for index in range(bombs):  # a size each: compressed fills are cached by size
+        own_stubs.append(mock_api.add_stub({"request": {"path": f"{unique}/bomb/{index}"},
+                                            "response": {"fault": "gzip_bomb", "sizeBytes": 96 * 2**20 - index}}))
+    own_stubs.append(mock_api.add_stub({"request": {"path": f"{unique}/plain"}, "response": {"status": 200}}))
+
+    def fetch(index: int) -> None:
+        with requests.get(mock_api.url(f"{unique}/bomb/{index}"), timeout=120, stream=True) as response:
+            assert response.status_code == 200
+
+    workers = [threading.Thread(target=fetch, args=(index,)) for index in range(bombs)]
+    for worker in workers:
+        worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(mock_api.journal(f"{unique}/bomb/")) < bombs:  # every bomb has arrived
+            assert time.monotonic() < deadline, "the bombs did not all arrive"
+            time.sleep(0.02)
+        started = time.monotonic()
+        assert requests.get(mock_api.url(f"{unique}/plain"), timeout=60).status_code == 200
+        assert time.monotonic() - started < RESPONSIVE_DEADLINE_S
+    finally:
+        for worker in workers:
+            worker.join(timeout=120)
