@@ -39,6 +39,16 @@ def replace_once(text: str, old: str, new: str, where: str) -> str:
     return text.replace(old, new)
 
 
+def applied(function: Any, patch_name: str) -> bool:
+    """Whether `patch_name` already edited or wrapped `function`, at any layer."""
+    layer = function
+    while layer is not None:
+        if getattr(layer, PATCHED_MARK, None) == patch_name:
+            return True
+        layer = getattr(layer, "__wrapped__", None)
+    return False
+
+
 def patch_function_source(owner: Any, name: str, old: str, new: str, patch_name: str) -> None:
     """Recompile `owner.name` (a module function or a class's method) with `old` replaced by `new`.
 
@@ -47,11 +57,8 @@ def patch_function_source(owner: Any, name: str, old: str, new: str, patch_name:
     Applying twice is a no-op, also when another patch has wrapped the function since.
     """
     original = getattr(owner, name)
-    layer = original
-    while layer is not None:
-        if getattr(layer, PATCHED_MARK, None) == patch_name:
-            return
-        layer = getattr(layer, "__wrapped__", None)
+    if applied(original, patch_name):
+        return
     if not isinstance(original, FunctionType):
         raise PatchError(f"{owner.__name__}.{name} is not a plain function any more")
     where = f"{original.__module__}.{original.__qualname__}"
@@ -80,3 +87,16 @@ def upstream_object(dotted: str) -> Any:
             obj = getattr(obj, attr)
         return inspect.unwrap(obj) if callable(obj) else obj
     raise PatchError(f"cannot import {dotted}")
+
+
+def replace_function(owner: Any, name: str, replacement: Any, patch_name: str) -> None:
+    """Put `replacement` in place of `owner.name` (a seam the patch re-implements); idempotent.
+
+    Upstream's function stays reachable as `__wrapped__` (for hashing and for delegation).
+    """
+    original = getattr(owner, name)
+    if applied(original, patch_name):
+        return
+    setattr(replacement, PATCHED_MARK, patch_name)
+    replacement.__wrapped__ = original
+    setattr(owner, name, replacement)
