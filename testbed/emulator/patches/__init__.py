@@ -15,10 +15,12 @@ from testbed.emulator.patches import (
     execution_input,
     execution_start,
     fast_shutdown,
+    intrinsics,
     jsonpath_engine,
     jsonpath_required,
     lambda_isolation,
     log_drain,
+    payload_limit,
     terminal_errors,
     test_state_retry,
     thread_reuse,
@@ -32,7 +34,7 @@ from testbed.emulator.patches import (
 PATCHES = (
     execution_start, thread_reuse, execution_input, test_state_retry, worker_reuse, error_names,
     worker_updates, fast_shutdown, lambda_isolation, log_drain, bytecode_cache, content_types,
-    terminal_errors, jsonpath_engine, jsonpath_required, choice_rules,
+    terminal_errors, jsonpath_engine, jsonpath_required, choice_rules, intrinsics, payload_limit,
 )
 
 
