@@ -39,16 +39,6 @@ def replace_once(text: str, old: str, new: str, where: str) -> str:
     return text.replace(old, new)
 
 
-def applied(function: Any, patch_name: str) -> bool:
-    """Whether `patch_name` already edited or wrapped `function`, at any layer."""
-    layer = function
-    while layer is not None:
-        if getattr(layer, PATCHED_MARK, None) == patch_name:
-            return True
-        layer = getattr(layer, "__wrapped__", None)
-    return False
-
-
 def patch_function_source(owner: Any, name: str, old: str, new: str, patch_name: str) -> None:
     """Recompile `owner.name` (a module function or a class's method) with `old` replaced by `new`.
 
@@ -57,8 +47,11 @@ def patch_function_source(owner: Any, name: str, old: str, new: str, patch_name:
     Applying twice is a no-op, also when another patch has wrapped the function since.
     """
     original = getattr(owner, name)
-    if applied(original, patch_name):
-        return
+    layer = original
+    while layer is not None:
+        if getattr(layer, PATCHED_MARK, None) == patch_name:
+            return
+        layer = getattr(layer, "__wrapped__", None)
     if not isinstance(original, FunctionType):
         raise PatchError(f"{owner.__name__}.{name} is not a plain function any more")
     where = f"{original.__module__}.{original.__qualname__}"
@@ -100,3 +93,13 @@ def replace_function(owner: Any, name: str, replacement: Any, patch_name: str) -
     setattr(replacement, PATCHED_MARK, patch_name)
     replacement.__wrapped__ = original
     setattr(owner, name, replacement)
+
+
+def applied(function: Any, patch_name: str) -> bool:
+    """Whether `patch_name` already edited or wrapped `function`, at any layer."""
+    layer = function
+    while layer is not None:
+        if getattr(layer, PATCHED_MARK, None) == patch_name:
+            return True
+        layer = getattr(layer, "__wrapped__", None)
+    return False
