@@ -21,7 +21,6 @@ from testbed.emulator.patches import (
     content_types,
     error_names,
     execution_input,
-    jsonpath_required,
     log_drain,
     source,
     worker_updates,
@@ -43,7 +42,7 @@ def test_patched_upstream_code_is_unchanged(patch, dotted, pinned):
 
 def test_patches_apply_twice_and_edit_what_they_say():
     names = patches.apply_all()
-    assert names == [patch.NAME for patch in patches.PATCHES] and len(set(names)) == len(names) == 13
+    assert names == [patch.NAME for patch in patches.PATCHES] and len(set(names)) == len(names) == 18
     from ministack.core import lambda_runtime
     from ministack.services import lambda_svc, stepfunctions
 
@@ -83,27 +82,6 @@ def test_replace_once_refuses_missing_or_repeated_text():
 def test_execution_input_limits(text, code):
     problem = execution_input.input_problem(text)
     assert (problem[0] if problem else None) == code
-
-
-def test_path_present_checks_fields_and_indexes():
-    from ministack.services.stepfunctions import _parse_jsonpath_tokens as parse
-
-    data = {"a": {"b": [1, None]}, "n": None}
-    assert jsonpath_required.path_present(parse("$.a.b[1]"), data)
-    assert jsonpath_required.path_present(parse("$.n"), data)  # present, even if null
-    assert not jsonpath_required.path_present(parse("$.a.c"), data)
-    assert not jsonpath_required.path_present(parse("$.a.b[2]"), data)
-    assert not jsonpath_required.path_present(parse("$.params"), {"templateName": "x"})
-    assert jsonpath_required.path_present(parse("$.a[*]"), data)  # wildcards are not checked
-
-
-@pytest.mark.parametrize("path", ["$.items[*]", "$.item.items[*]", "$.items[*].itemValue"])
-def test_a_wildcard_path_over_absent_data_is_not_required_as_on_aws(path):
-    # On AWS `{"item.$": "$.items[*]"}` over `{}` succeeds with `{"item": []}`: a path that
-    # selects a list is never "not found", even when the field before the wildcard is absent.
-    from ministack.services.stepfunctions import _parse_jsonpath_tokens as parse
-
-    assert jsonpath_required.path_present(parse(path), {})
 
 
 def test_error_type_comes_from_the_worker_not_the_message():

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 from testbed.emulator.patches import (
     bytecode_cache,
+    choice_rules,
     content_types,
     error_names,
     execution_input,
     execution_start,
     fast_shutdown,
+    intrinsics,
+    jsonpath_engine,
     jsonpath_required,
     lambda_isolation,
     log_drain,
+    payload_limit,
+    terminal_errors,
     test_state_retry,
     thread_reuse,
     worker_reuse,
@@ -24,10 +29,12 @@ from testbed.emulator.patches import (
 )
 
 # Source edits go before the wrappers of the same function: worker_reuse before error_names
-# (Worker.invoke), thread_reuse before execution_input (_start_execution).
+# (Worker.invoke), thread_reuse before execution_input (_start_execution). The Step Functions
+# fidelity seams (functions replaced or wrapped whole) come last, after any source edit.
 PATCHES = (
-    execution_start, thread_reuse, execution_input, jsonpath_required, test_state_retry, worker_reuse, error_names,
+    execution_start, thread_reuse, execution_input, test_state_retry, worker_reuse, error_names,
     worker_updates, fast_shutdown, lambda_isolation, log_drain, bytecode_cache, content_types,
+    terminal_errors, jsonpath_engine, jsonpath_required, choice_rules, intrinsics, payload_limit,
 )
 
 

@@ -80,3 +80,26 @@ def upstream_object(dotted: str) -> Any:
             obj = getattr(obj, attr)
         return inspect.unwrap(obj) if callable(obj) else obj
     raise PatchError(f"cannot import {dotted}")
+
+
+def replace_function(owner: Any, name: str, replacement: Any, patch_name: str) -> None:
+    """Put `replacement` in place of `owner.name` (a seam the patch re-implements); idempotent.
+
+    Upstream's function stays reachable as `__wrapped__` (for hashing and for delegation).
+    """
+    original = getattr(owner, name)
+    if applied(original, patch_name):
+        return
+    setattr(replacement, PATCHED_MARK, patch_name)
+    replacement.__wrapped__ = original
+    setattr(owner, name, replacement)
+
+
+def applied(function: Any, patch_name: str) -> bool:
+    """Whether `patch_name` already edited or wrapped `function`, at any layer."""
+    layer = function
+    while layer is not None:
+        if getattr(layer, PATCHED_MARK, None) == patch_name:
+            return True
+        layer = getattr(layer, "__wrapped__", None)
+    return False
