@@ -19,7 +19,8 @@ from testbed.probes import free_port
 from testbed.stacks.embedded import EmbeddedStack
 from tests.support import Testbed as Bed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.emulator_only(
+    reason="the emulator's deployer (testbed.deploy), its guards and fresh emulators; on AWS the CDK CLI deploys")]
 
 
 def _function_resource(assembly: synth.Assembly) -> dict:
