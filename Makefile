@@ -39,7 +39,8 @@ cdk-cli: infra/node_modules/.package-lock.json ## install the pinned AWS CDK CLI
 infra/node_modules/.package-lock.json: infra/package.json infra/package-lock.json | $(STAMP)
 	search_path=$$($(PY) -m testbed.deploy.nodejs node npm) && cd infra && PATH=$$search_path npm ci --no-audit --no-fund
 
-up: venv ## start the stack (Docker if an engine answers, else embedded; BACKEND=docker|embedded), seed it
+# BACKEND=aws (docs/aws.md) deploys with the pinned CDK CLI: `make cdk-cli` first.
+up: venv $(if $(filter aws,$(BACKEND)),cdk-cli) ## start the stack (Docker if an engine answers, else embedded; BACKEND=docker|embedded|aws), seed it
 	$(PY) -m testbed up
 
 down: venv ## stop the stack that `make up` started and remove its temporary files

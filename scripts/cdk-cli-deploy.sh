@@ -11,36 +11,27 @@ root=$PWD
 port=${CDK_SMOKE_EMULATOR_PORT:-4599}
 mock_port=${CDK_SMOKE_MOCKAPI_PORT:-8099}
 endpoint=http://127.0.0.1:$port
-for p in "$port" "$mock_port"; do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-        echo "port $p is in use: stop what listens there, or set CDK_SMOKE_EMULATOR_PORT / CDK_SMOKE_MOCKAPI_PORT"
-        exit 1
-    fi
-done
+# shellcheck source=scripts/standin-emulator.sh
+source scripts/standin-emulator.sh
+port_free "$port" CDK_SMOKE_EMULATOR_PORT
+port_free "$mock_port" CDK_SMOKE_MOCKAPI_PORT
 logs=$(mktemp -d)
 
-mkdir "$logs/tmp"  # the emulator's Lambda worker folders go here, and with it
-TMPDIR=$logs/tmp GATEWAY_PORT=$port BIND_HOST=127.0.0.1 AWS_ENDPOINT_URL= .venv/bin/python -m testbed.emulator >"$logs/emulator.log" 2>&1 &
-emulator_pid=$!
+standin_pid=
 .venv/bin/python -m mockapi --host 127.0.0.1 --port "$mock_port" --stubs mockapi/stubs.yaml >"$logs/mockapi.log" 2>&1 &
 mockapi_pid=$!
 stop() {
     local status=$?
     set +e  # clean up whatever failed: stop the services first, then report
-    kill "$emulator_pid" "$mockapi_pid" 2>/dev/null
-    wait "$emulator_pid" "$mockapi_pid" 2>/dev/null
+    kill $standin_pid "$mockapi_pid" 2>/dev/null
+    wait $standin_pid "$mockapi_pid" 2>/dev/null
     if ((status != 0)); then echo "failed (exit $status); last lines of the services' logs:"; tail -n 30 "$logs"/*.log; fi
     rm -rf "$logs"
 }
 trap stop EXIT
 
-for url in "$endpoint/_ministack/health" "http://127.0.0.1:$mock_port/__admin/health"; do
-    deadline=$((SECONDS + 60))
-    until curl -fs -o /dev/null "$url"; do
-        if ((SECONDS > deadline)); then echo "not ready after 60s: $url"; exit 1; fi
-        sleep 0.2
-    done
-done
+start_standin_emulator "$port" "$logs"
+wait_http "http://127.0.0.1:$mock_port/__admin/health"
 
 export AWS_ENDPOINT_URL=$endpoint AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
 export PATH=$root/.venv/bin:$PATH  # cdk.json's "python3 app.py" must find aws-cdk-lib

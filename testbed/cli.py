@@ -15,7 +15,7 @@ from generic_api_call import secret_store
 from generic_api_call.errors import GenericApiCallError
 from generic_api_call.template import Template, from_dynamodb_item
 from testbed import aws, errors, settings
-from testbed.config import Config
+from testbed.config import BACKEND_NAMES, Config
 from testbed.deploy import synth
 from testbed.deploy.seed import SeedConfig, allowed_hosts, seed
 from testbed.deploy.templates import TEMPLATE_SUFFIXES, TemplateFileError, load_file
@@ -89,6 +89,8 @@ def _down(args: argparse.Namespace) -> int:
     stack.stop()
     backends.forget(args.config)
     print(f"Stopped the {stack.name} stack." if was_running else f"The {stack.name} stack was not running.")
+    for note in stack.stop_notes():
+        print(note)
     return 0
 
 
@@ -331,15 +333,16 @@ def _parser() -> argparse.ArgumentParser:
         ("status", _status, "is the stack running?"),
     ):
         add(name, func, help_text).add_argument(
-            "--backend", choices=["auto", "embedded", "docker"], default=None,
-            help="default: $BACKEND, else docker when an engine answers, else embedded")
+            "--backend", choices=BACKEND_NAMES, default=None,
+            help="default: $BACKEND, else docker when an engine answers, else embedded (aws: docs/aws.md)")
 
     add("env", _env, 'print exports for the running stack: eval "$(make -s env)"').add_argument(
         "--backend", choices=["auto", "embedded", "docker"], default=None, help="default: the stack `up` started")
     add("watch", _watch, "re-deploy templates, Lambda and state machine to the running stack on change").add_argument(
         "--backend", choices=["auto", "embedded", "docker"], default=None, help="default: the stack `up` started")
 
-    seed_cmd = add("seed", _seed, "deploy the CDK app's stack to a running emulator, load the templates")
+    seed_cmd = add("seed", _seed, "deploy the CDK app's stack to a running emulator, load the templates "
+                                  "(never AWS: that is BACKEND=aws make up, docs/aws.md)")
     seed_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")
     seed_cmd.add_argument("--api-base-url", required=True, help="where the Lambda reaches the external API")
     seed_cmd.add_argument("--templates", default=str(settings.TEMPLATES_DIR), help="template files folder")

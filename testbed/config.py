@@ -25,7 +25,8 @@ DEFAULT_EMULATOR_PORT = 4566
 DEFAULT_MOCKAPI_PORT = 8080
 DEFAULT_REGION = "us-east-1"
 LOCALHOST = "127.0.0.1"
-BACKEND_NAMES = ("auto", "embedded", "docker")
+BACKEND_NAMES = ("auto", "embedded", "docker", "aws")
+REMOVAL_POLICIES = ("retain", "destroy")  # infra/ context removalPolicy
 
 # Variable -> what it sets (docs/configuration.md lists them for users).
 VARIABLES = {
@@ -40,6 +41,11 @@ VARIABLES = {
     "AWS_REGION": "the region (else AWS_DEFAULT_REGION, else us-east-1)",
     "PARITY_CASES": "the folder of AWS-recorded Step Functions cases `make parity` replays",
     "TESTBED_SFN_COV_FAIL_UNDER": "fail `make test` when fewer state-machine transitions are covered (percent)",
+    # BACKEND=aws (docs/aws.md): nothing is deployed to AWS without the opt-in.
+    "TESTBED_AWS_OPT_IN": "1: BACKEND=aws may deploy to (and seed, and destroy in) the account of the credentials",
+    "TESTBED_AWS_API_BASE_URL": "BACKEND=aws: the test API the deployed Lambda calls ({{ base_url }})",
+    "TESTBED_AWS_RUN_ID": "BACKEND=aws: the run's id in its stack name, ApiTemplateTestbed-<id> (default: random)",
+    "TESTBED_AWS_REMOVAL_POLICY": "BACKEND=aws: retain (cdk.json's: the table outlives the stack) or destroy",
 }
 
 
@@ -61,6 +67,10 @@ class Config:
     has_credentials: bool = False  # AWS_ACCESS_KEY_ID is set: no dummy credentials for an emulator
     sfn_cov_fail_under: float | None = None
     parity_cases: str | None = None
+    aws_opt_in: bool = False
+    aws_api_base_url: str | None = None
+    aws_run_id: str | None = None
+    aws_removal_policy: str = "retain"
     # The environment child processes inherit (the emulator, the mock API, synth's Node.js):
     # this process's unless a test gives another.
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False, compare=False)
@@ -87,6 +97,11 @@ class Config:
             has_credentials=bool(env.get("AWS_ACCESS_KEY_ID")),
             parity_cases=env.get("PARITY_CASES") or None,
             sfn_cov_fail_under=_percent(env.get("TESTBED_SFN_COV_FAIL_UNDER"), "TESTBED_SFN_COV_FAIL_UNDER"),
+            aws_opt_in=_opt_in(env.get("TESTBED_AWS_OPT_IN"), "TESTBED_AWS_OPT_IN"),
+            aws_api_base_url=env.get("TESTBED_AWS_API_BASE_URL") or None,
+            aws_run_id=env.get("TESTBED_AWS_RUN_ID") or None,
+            aws_removal_policy=_choice(env.get("TESTBED_AWS_REMOVAL_POLICY"), "TESTBED_AWS_REMOVAL_POLICY",
+                                       REMOVAL_POLICIES),
             environ=env,
         )
 
@@ -128,6 +143,22 @@ def parse_port(text: str | None, variable: str, default: int, *, allow_any: bool
         raise ConfigError(f"{variable}={text!r} is not a port number ({lowest}-65535)",
                           hint=f"unset {variable}, or set it to a free port, e.g. {variable}={default + 4}")
     return int(text)
+
+
+def _opt_in(text: str | None, variable: str) -> bool:
+    """Only "1" opts in; any other non-empty value is a mistake worth naming (e.g. "yes")."""
+    if not text or text == "0":
+        return False
+    if text != "1":
+        raise ConfigError(f"{variable}={text!r}: set it to 1 to opt in, or unset it", hint=f"{variable}=1")
+    return True
+
+
+def _choice(text: str | None, variable: str, choices: tuple[str, ...]) -> str:
+    value = (text or choices[0]).strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{variable}={text!r} is not one of: {', '.join(choices)}")
+    return value
 
 
 def _percent(text: str | None, variable: str) -> float | None:

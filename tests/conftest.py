@@ -3,6 +3,7 @@
 The integration tests run once per backend: `embedded` always, `docker` when an engine
 answers (skipped with a reason otherwise, or failed when TESTBED_REQUIRE_DOCKER=1).
 TESTBED_BACKENDS (comma-separated, e.g. `embedded`) limits the backends (CI's matrix).
+BACKEND=aws runs them on the stack `BACKEND=aws make up` deployed instead (tests/aws_run.py).
 Each backend's stack is started once per session, in the background as soon as a test of
 it is collected, shared by every pytest-xdist worker, and stopped at the end (tests/stacks.py).
 """
@@ -23,13 +24,16 @@ from typing import Any
 import pytest
 
 from testbed import settings
+from testbed.config import Config
 from testbed.stacks import backends
 from testbed.stacks.base import Stack
-from tests import sharding, snapshots
+from tests import aws_run, sharding, snapshots
 from tests.stacks import SessionLock, SharedStacks, StopWhenDone
 from tests.support import PROBE_ROLE_ARN, Testbed, lambda_zip, run_cleanups, selected_backends, unique
 
-BACKENDS = selected_backends(os.environ.get("TESTBED_BACKENDS"))
+HARNESS = Config.from_env()
+AWS_RUN = HARNESS.backend == "aws"
+BACKENDS = ["aws"] if AWS_RUN else selected_backends(os.environ.get("TESTBED_BACKENDS"))
 _STACKS = pytest.StashKey[SharedStacks]()
 _OWNER = pytest.StashKey[bool]()
 _WORKER_INPUT_KEY = "testbed_stacks_dir"
@@ -84,6 +88,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if other:
         config.hook.pytest_deselected(items=other)
         items[:] = [item for item in items if _backend_of(item) in (None, *BACKENDS)]
+    if AWS_RUN:
+        for item in items:
+            reason = aws_run.skip_reason(item)
+            if reason:
+                item.add_marker(pytest.mark.skip(reason=reason))
 
 
 def _backend_of(item: pytest.Item) -> str | None:
@@ -106,6 +115,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     stacks = session.config.stash[_STACKS]
     stacks.record_tests(tests)  # the owner stops each stack after the last of these (StopWhenDone)
     for backend in BACKENDS:
+        if backend == "aws":
+            continue  # deployed by `BACKEND=aws make up`, not by the tests
         if backend in tests and (backend != "docker" or backends.docker_available()):
             stacks.start_in_background(backend)
 
@@ -127,6 +138,10 @@ def stack(request: pytest.FixtureRequest) -> Stack:
     """The session's shared stack of this backend (tests/stacks.py stops it at the end)."""
     if request.param == "docker":
         _require_docker()
+    if request.param == "aws":
+        deployed, deployed_report = aws_run.deployed_stack(HARNESS)
+        _SEED_REPORTS[id(deployed)] = deployed_report
+        return deployed
     started, report = request.config.stash[_STACKS].attach(request.param)
     _SEED_REPORTS[id(started)] = report
     return started

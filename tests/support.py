@@ -24,6 +24,7 @@ from botocore.exceptions import ClientError
 from generic_api_call.template import from_plain
 from testbed import aws, settings
 from testbed.deploy.report import SeedReport
+from testbed.deploy.seed import SeedConfig
 from testbed.deploy.template_table import put_templates
 from testbed.deploy.templates import TemplateFile, to_item
 from testbed.runs import executions
@@ -126,6 +127,13 @@ class Testbed:
     def seeded(cls, stack: Stack) -> Testbed:
         report = stack.seed()
         return cls(stack=stack, seed_report=report, state_machine_arn=report.state_machine_arn)
+
+    def seed_config(self, **fields: Any) -> SeedConfig:
+        """A seed of this stack; the aws backend's targets AWS itself, which its `up` opted into."""
+        target = self.stack.target
+        return SeedConfig(**{"api_base_url": self.stack.endpoints.mockapi_for_lambda, "endpoint": target.endpoint,
+                             "config": self.stack.config.replace(region=target.region),
+                             "allow_aws": self.stack.name == "aws", **fields})
 
     def client(self, service: str) -> Any:
         """One client per service and stack, made once: creating a boto3 client costs ~10 ms of

@@ -47,6 +47,10 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 # Context keys (cdk.json, `cdk -c key=value`, or testbed.deploy.synth): they change the template.
 CONTEXT_REMOVAL = "removalPolicy"  # "retain" (default, AWS) | "destroy" (the emulator)
 CONTEXT_SECRET_PREFIX = "secretPrefix"
+# The CloudFormation stack's name (default STACK_NAME). The construct id, hence the assembly's
+# file names and `cdk deploy`'s stack selector, stays STACK_NAME: the aws backend deploys one
+# stack per run (ApiTemplateTestbed-<run id>) from the same assembly layout.
+CONTEXT_STACK_NAME = "stackName"
 
 # Stack outputs, read by the harness after a deploy.
 OUTPUT_TABLE_NAME = "TableName"

@@ -11,6 +11,7 @@ substituted by CloudFormation (DefinitionSubstitutions).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from aws_cdk import (
@@ -53,6 +54,18 @@ def secret_prefix(value: object) -> str:
     text = str(value or config.DEFAULT_SECRET_PREFIX).strip("/")
     if not text or any(c in text for c in "*?"):
         raise ContextError(f"context {config.CONTEXT_SECRET_PREFIX}={value!r}: a path prefix without wildcards")
+    return text
+
+
+# CloudFormation's rule for stack names.
+_STACK_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,127}")
+
+
+def stack_name(value: object) -> str:
+    text = str(value or config.STACK_NAME)
+    if not _STACK_NAME.fullmatch(text):
+        raise ContextError(f"context {config.CONTEXT_STACK_NAME}={value!r}: a CloudFormation stack name "
+                           "(a letter, then letters, digits and hyphens; at most 128 characters)")
     return text
 
 

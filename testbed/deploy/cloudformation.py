@@ -196,7 +196,28 @@ def _failures(cloudformation: Any, stack_name: str) -> str:
         "  (no failed resource events)"
 
 
-def _delete(cloudformation: Any, stack_name: str) -> None:
+def _delete(cloudformation: Any, stack_name: str, timeout: float = STACK_TIMEOUT_SECONDS) -> None:
     cloudformation.delete_stack(StackName=stack_name)
-    probes.wait_until(lambda: _describe(cloudformation, stack_name) is None, timeout=STACK_TIMEOUT_SECONDS,
+    probes.wait_until(lambda: _describe(cloudformation, stack_name) is None, timeout=timeout,
                       what=f"deletion of stack {stack_name}")
+
+
+def exists(target: aws.Target, stack_name: str) -> bool:
+    return _describe(aws.client("cloudformation", target), stack_name) is not None
+
+
+def delete(target: aws.Target, stack_name: str, timeout: float = STACK_TIMEOUT_SECONDS) -> list[str]:
+    """Delete the stack and wait for it; returns what CloudFormation keeps ("TYPE NAME" of each
+    resource whose DeletionPolicy is Retain: removalPolicy=retain), which outlives the stack."""
+    cloudformation = aws.client("cloudformation", target)
+    if _describe(cloudformation, stack_name) is None:
+        return []
+    body = cloudformation.get_template(StackName=stack_name)["TemplateBody"]
+    template = body if isinstance(body, dict) else json.loads(body)
+    kept = {logical for logical, resource in template.get("Resources", {}).items()
+            if resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")}
+    resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    retained = [f"{r['ResourceType']} {r.get('PhysicalResourceId', r['LogicalResourceId'])}"
+                for r in resources if r["LogicalResourceId"] in kept]
+    _delete(cloudformation, stack_name, timeout)
+    return retained

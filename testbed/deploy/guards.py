@@ -22,15 +22,17 @@ FUNCTION_UPDATE_TIMEOUT_SECONDS = 60.0
 _NOT_FOUND = ("ResourceNotFoundException", "NoSuchEntity", "NoSuchEntityException", "StateMachineDoesNotExist")
 
 
-def refuse_foreign_resources(target: aws.Target, stack_name: str) -> None:
+EMULATOR_FIX = "delete them, or start a fresh emulator (`make down && make up`)"
+
+
+def refuse_foreign_resources(target: aws.Target, stack_name: str, fix: str = EMULATOR_FIX) -> None:
     """Before creating the stack: nothing may already exist under the stack's physical names."""
     found = [label for label, exists in _named_resources(target) if exists()]
     if found:
         raise CheckError(
             f"stack {stack_name} does not exist, but resources with its names do: {', '.join(found)}. "
             "CloudFormation on AWS refuses to create over them (the emulator would replace them and lose "
-            "their data). They come from another deployment or an earlier seed: delete them, or start a "
-            "fresh emulator (`make down && make up`).")
+            f"their data). They come from another deployment or an earlier seed: {fix}.")
 
 
 def _named_resources(target: aws.Target) -> list[tuple[str, Any]]:

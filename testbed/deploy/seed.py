@@ -42,6 +42,9 @@ class SeedConfig:
     source_root: Path = settings.ROOT  # the source tree whose infra/ is synthesized (tests: a copy)
     log_level: str = "INFO"
     config: Config = field(default_factory=Config)  # the harness's (state folder, region, allow-list extras)
+    # AWS itself (no endpoint) only for the aws backend, which the user opted into (TESTBED_AWS_OPT_IN):
+    # every other caller seeds an emulator, and one without an endpoint is refused before any call.
+    allow_aws: bool = False
 
     @property
     def target(self) -> aws.Target:
@@ -62,6 +65,10 @@ def validate(config: SeedConfig) -> list[templates.TemplateFile]:
 
 
 def seed(config: SeedConfig) -> SeedReport:
+    if config.target.endpoint is None and not config.allow_aws:
+        raise SeedError("the seed targets an emulator: no endpoint was given (AWS_ENDPOINT_URL or --endpoint), "
+                        "and it never writes to AWS by accident",
+                        hint="to deploy to AWS on purpose, use BACKEND=aws with TESTBED_AWS_OPT_IN=1 (docs/aws.md)")
     template_files = validate(config)
     dynamodb = aws.client("dynamodb", config.target)
     report = SeedReport()

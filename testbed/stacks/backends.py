@@ -1,4 +1,7 @@
-"""Pick a backend: `docker` when an engine answers, `embedded` otherwise; BACKEND forces one."""
+"""Pick a backend: `docker` when an engine answers, `embedded` otherwise; BACKEND forces one.
+
+`aws` (docs/aws.md) is never picked by `auto`: only BACKEND=aws (or the last `up`'s, for `down`).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from testbed.config import Config
 from testbed.stacks.base import Stack, StackError
 
 BACKENDS = ("embedded", "docker")
+REMOTE = ("aws",)  # the real thing: not started here, not among the tests' default backends
 
 
 def docker_available() -> bool:
@@ -27,11 +31,11 @@ def resolve(config: Config, name: str | None = None) -> str:
     if name == "auto":
         # `down` and `status` act on the backend that `up` used last.
         last = config.backend_file.read_text().strip() if config.backend_file.is_file() else ""
-        if last in BACKENDS:
+        if last in BACKENDS + REMOTE:
             return last
         return "docker" if docker_available() else "embedded"
-    if name not in BACKENDS:
-        raise StackError(f"BACKEND={name!r} is not one of: auto, {', '.join(BACKENDS)}")
+    if name not in BACKENDS + REMOTE:
+        raise StackError(f"BACKEND={name!r} is not one of: auto, {', '.join(BACKENDS + REMOTE)}")
     return name
 
 
@@ -46,6 +50,10 @@ def forget(config: Config) -> None:
 
 def make_stack(config: Config, name: str | None = None) -> Stack:
     resolved = resolve(config, name)
+    if resolved == "aws":
+        from testbed.stacks.aws_stack import AwsStack
+
+        return AwsStack(config)
     if resolved == "docker":
         from testbed.stacks.docker_stack import DockerStack
 

@@ -46,6 +46,10 @@ class Stack(ABC):
     @abstractmethod
     def stop(self) -> None: ...
 
+    def stop_notes(self) -> list[str]:
+        """What the last `stop` left for the user to know (the aws backend: what it retained)."""
+        return []
+
     @abstractmethod
     def is_running(self) -> bool: ...
 

@@ -151,3 +151,15 @@ def test_outputs_name_the_table_function_and_state_machine(template: Any) -> Non
 def test_the_asl_names_the_table_the_stack_creates() -> None:
     definition = json.loads(config.ASL_PATH.read_text())
     assert definition["States"]["FetchTemplateFromDynamoDB"]["Parameters"]["TableName"] == config.TABLE_NAME
+
+
+def test_the_stack_name_context_names_the_stack_and_a_bad_one_is_refused() -> None:
+    import pytest
+
+    from api_stack.stack import ContextError, stack_name  # see INFRA_GROUP
+
+    assert stack_name(None) == config.STACK_NAME
+    assert stack_name("ApiTemplateTestbed-run-42") == "ApiTemplateTestbed-run-42"
+    for bad in ("42-first-a-digit", "has_underscore", "x" * 129):
+        with pytest.raises(ContextError, match=config.CONTEXT_STACK_NAME):
+            stack_name(bad)

@@ -18,8 +18,10 @@ from testbed.deploy.seed import SeedConfig, seed
 from testbed.probes import free_port
 from testbed.stacks.embedded import EmbeddedStack
 from tests.support import Testbed as Bed
+from tests.support import unique
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.emulator_only(
+    reason="the emulator's deployer (testbed.deploy), its guards and fresh emulators; on AWS the CDK CLI deploys")]
 
 
 def _function_resource(assembly: synth.Assembly) -> dict:
@@ -178,3 +180,28 @@ def test_seed_assembly_lints_what_it_deploys(testbed: Bed, tmp_path: Path, capsy
     assert 'No state found named "NoSuchState"' in err and "as deployed" in err, err
     assert "hint: fix statemachines/api_call.asl.json and synthesize again" in err
     assert sfn.describe_state_machine(stateMachineArn=testbed.state_machine_arn)["definition"] == before
+
+
+def test_deleting_a_stack_says_what_its_retain_policy_kept(testbed: Bed, cleanups: list) -> None:
+    """`BACKEND=aws make down` (cloudformation.delete): what DeletionPolicy Retain keeps outlives the
+    stack, and is named so the user can delete it (on the shared stack's emulator: a stack of its own)."""
+    import json
+
+    name, kept, gone = unique("Retain"), f"/testbed/test/{unique('kept')}", f"/testbed/test/{unique('gone')}"
+    ssm = testbed.client("ssm")
+    cleanups.append(lambda: testbed.delete_secret(kept))
+
+    def parameter(path: str) -> dict:
+        return {"Type": "AWS::SSM::Parameter", "Properties": {"Name": path, "Type": "String", "Value": "v"}}
+
+    template = {"Resources": {"Kept": {**parameter(kept), "DeletionPolicy": "Retain"}, "Gone": parameter(gone)}}
+    testbed.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
+    testbed.client("cloudformation").get_waiter("stack_create_complete").wait(
+        StackName=name, WaiterConfig={"Delay": 0.2})
+
+    assert cloudformation.delete(testbed.stack.target, name) == [f"AWS::SSM::Parameter {kept}"]
+    assert not cloudformation.exists(testbed.stack.target, name)
+    assert ssm.get_parameter(Name=kept)["Parameter"]["Value"] == "v"
+    with pytest.raises(ssm.exceptions.ParameterNotFound):
+        ssm.get_parameter(Name=gone)
+    assert cloudformation.delete(testbed.stack.target, name) == []  # gone already: nothing to do

@@ -24,7 +24,8 @@ from tests import support
 from tests.stacks import TEST_CONFIG
 from tests.support import unique
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.emulator_only(
+    reason="`make watch` redeploys through the emulator's deployer; `make up` prints emulator commands")]
 DEADLINE_SECONDS = 30.0
 IN_FLIGHT = 4
 IN_FLIGHT_MS = 4000  # how long each in-flight execution's upstream call takes: the update lands within
@@ -226,6 +227,7 @@ def test_a_lambda_change_during_executions_fails_none(
     assert not failed, f"{len(failed)} of {IN_FLIGHT} in-flight executions failed: {failed}"
 
 
+@pytest.mark.needs_mockapi
 def test_timeline_of_a_failing_run_shows_each_attempt(testbed: support.Testbed) -> None:
     result = testbed.run("get_status", "GET", {"code": "503"})
     timeline = timeline_sources.timeline(testbed.client("stepfunctions"), testbed.client("logs"),
@@ -238,6 +240,7 @@ def test_timeline_of_a_failing_run_shows_each_attempt(testbed: support.Testbed) 
     assert timeline.exchanges is not None  # the mock API answered the journal query
 
 
+@pytest.mark.needs_mockapi
 def test_journal_entries_of_an_execution_are_found_by_its_trace_id(testbed: support.Testbed) -> None:
     user = unique("traced")
     result = testbed.run("get_user", "GET", {"user_id": user})

@@ -15,7 +15,8 @@ from testbed.stacks.base import StackError
 from testbed.stacks.embedded import EmbeddedStack
 from tests.stacks import alive  # a zombie (exited, not yet reaped) is not alive
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.emulator_only(
+    reason="the embedded backend's own processes, ports and run folder")]
 
 
 def test_taken_port_is_a_clear_error_and_starts_nothing(tmp_path):

@@ -60,6 +60,7 @@ def test_missing_input_field_is_an_uncaught_states_runtime(testbed, missing, fai
     assert "HandleFailure" not in result.states
 
 
+@pytest.mark.emulator_only
 def test_error_name_cannot_be_forged_by_the_message(testbed, make_function):
     name = make_function('''
         class RenderError(Exception):
@@ -74,6 +75,8 @@ def test_error_name_cannot_be_forged_by_the_message(testbed, make_function):
     assert payload["errorType"] == "RenderError"
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.emulator_only
 def test_lambda_update_lets_in_flight_invocations_finish(testbed, make_function, make_stub):
     path = f"/{unique('inflight')}"
     make_stub({"request": {"method": "GET", "path": path}, "response": {"status": 200, "delayMs": 1000}})

@@ -103,6 +103,7 @@ def test_huge_render_fails_fast(testbed, make_raw_template):
     assert "exceeds" in error_message(result)
 
 
+@pytest.mark.needs_mockapi
 @pytest.mark.parametrize("value", ["../admin", "a/b"])
 def test_path_param_stays_one_segment(testbed, make_template, make_stub, value):
     prefix = f"/{unique('seg')}"
@@ -115,6 +116,7 @@ def test_path_param_stays_one_segment(testbed, make_template, make_stub, value):
     assert received["rawPath"] == f"{prefix}/{value.replace('/', '%2F')}"
 
 
+@pytest.mark.needs_mockapi
 def test_dot_dot_path_param_is_refused(testbed, make_template):
     prefix = f"/{unique('dots')}"
     name = make_template(url=f"{{{{ base_url }}}}{prefix}/{{{{ params.id }}}}/x")
@@ -123,6 +125,7 @@ def test_dot_dot_path_param_is_refused(testbed, make_template):
     assert testbed.received(prefix) == []
 
 
+@pytest.mark.needs_mockapi
 def test_query_param_cannot_add_parameters(testbed, stubbed):
     name, path = stubbed({"status": 200, "echo": True}, query={"q": "{{ params.q }}"})
     result = testbed.run(name, "GET", {"q": "x&admin=1"})
@@ -131,6 +134,7 @@ def test_query_param_cannot_add_parameters(testbed, stubbed):
     assert received["query"] == {"q": ["x&admin=1"]}
 
 
+@pytest.mark.needs_mockapi
 def test_body_param_cannot_add_keys(testbed, stubbed):
     name, path = stubbed({"status": 200, "echo": True}, method="POST",
                          body={"name": "{{ params.name }}", "role": "user"})
@@ -140,6 +144,7 @@ def test_body_param_cannot_add_keys(testbed, stubbed):
     assert received["json"] == {"name": 'a","role":"admin', "role": "user"}
 
 
+@pytest.mark.needs_mockapi
 @pytest.mark.parametrize("value", ["a\r\nX-Admin: 1", "a\nb"])
 def test_crlf_in_header_is_refused(testbed, stubbed, value):
     name, path = stubbed({"status": 200}, headers={"X-Note": "{{ params.note }}"})
@@ -149,6 +154,7 @@ def test_crlf_in_header_is_refused(testbed, stubbed, value):
     assert testbed.received(path) == []
 
 
+@pytest.mark.needs_mockapi
 @pytest.mark.parametrize("value", ["@evil.example", "//evil.example/x", ":1@evil.example"])
 def test_param_cannot_change_the_host_from_the_path(testbed, make_template, make_stub, value):
     prefix = f"/{unique('host')}"
@@ -195,6 +201,7 @@ def test_host_outside_the_allow_list_is_refused(testbed, make_raw_template):
     caught(result, "DestinationRefused")
 
 
+@pytest.mark.needs_mockapi
 def test_redirect_to_a_refused_address_is_not_followed(testbed, stubbed):
     name, path = stubbed({"status": 302, "headers": {"Location": METADATA_URLS["ipv4"]}},
                          followRedirects=True)
@@ -203,6 +210,7 @@ def test_redirect_to_a_refused_address_is_not_followed(testbed, stubbed):
     assert len(testbed.received(path)) == 1
 
 
+@pytest.mark.needs_mockapi
 def test_redirect_within_the_allow_list_is_followed(testbed, stubbed, make_stub):
     target = f"/{unique('moved')}"
     make_stub({"request": {"method": "GET", "path": target}, "response": {"status": 200, "body": {"ok": 1}}})
@@ -213,6 +221,7 @@ def test_redirect_within_the_allow_list_is_followed(testbed, stubbed, make_stub)
     assert len(testbed.received(path)) == 1 and len(testbed.received(target)) == 1
 
 
+@pytest.mark.needs_mockapi
 def test_302_is_a_failure_when_redirects_are_not_followed(testbed, stubbed):
     name, path = stubbed({"status": 302, "headers": {"Location": "/elsewhere"}})
     result = testbed.run(name, "GET", {})
@@ -224,6 +233,7 @@ def test_302_is_a_failure_when_redirects_are_not_followed(testbed, stubbed):
 # --- upstream behaviour -----------------------------------------------------------------------
 
 
+@pytest.mark.needs_mockapi
 def test_200_json(testbed, stubbed):
     name, _ = stubbed({"status": 200, "body": {"id": 7, "tags": ["a"]}})
     result = testbed.run(name, "GET", {})
@@ -232,6 +242,7 @@ def test_200_json(testbed, stubbed):
     assert result.output["contentType"].startswith("application/json")
 
 
+@pytest.mark.needs_mockapi
 def test_html_200_is_returned_as_text(testbed, stubbed):
     html = "<html><body><h1>héllo</h1></body></html>"
     name, _ = stubbed({"status": 200, "headers": {"Content-Type": "text/html; charset=utf-8"}, "body": html})
@@ -240,6 +251,7 @@ def test_html_200_is_returned_as_text(testbed, stubbed):
     assert result.output["body"] == html and result.output["contentType"].startswith("text/html")
 
 
+@pytest.mark.needs_mockapi
 @pytest.mark.parametrize("code", [400, 404])
 def test_4xx_fails_without_retry(testbed, stubbed, code):
     name, path = stubbed({"status": code})
@@ -249,6 +261,8 @@ def test_4xx_fails_without_retry(testbed, stubbed, code):
     assert attempts(result) == 1 and len(testbed.received(path)) == 1
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_503_with_retry_after_then_success(testbed, stubbed):
     name, path = stubbed(responses=[
         {"status": 503, "headers": {"Retry-After": "1"}},
@@ -261,6 +275,8 @@ def test_503_with_retry_after_then_success(testbed, stubbed):
     assert gap.total_seconds() >= 0.9  # Retry-After honoured (the state machine's backoff is 0 in tests)
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_post_503_without_idempotency_is_not_retried(testbed, stubbed):
     name, path = stubbed({"status": 503}, method="POST", body={"a": 1})
     result = testbed.run(name, "POST", {})
@@ -269,6 +285,8 @@ def test_post_503_without_idempotency_is_not_retried(testbed, stubbed):
     assert len(testbed.received(path)) == 1
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_post_503_marked_idempotent_is_retried(testbed, stubbed):
     name, path = stubbed(responses=[{"status": 503}, {"status": 201, "body": {"id": 1}}],
                          method="POST", body={"a": 1}, idempotent=True)
@@ -277,6 +295,8 @@ def test_post_503_marked_idempotent_is_retried(testbed, stubbed):
     assert len(testbed.received(path)) == 2
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_429_with_retry_after_beyond_the_deadline_is_not_retried(testbed, stubbed):
     name, path = stubbed({"status": 429, "headers": {"Retry-After": "120"}}, timeoutSeconds=2)
     result = testbed.run(name, "GET", {})
@@ -284,6 +304,8 @@ def test_429_with_retry_after_beyond_the_deadline_is_not_retried(testbed, stubbe
     assert len(testbed.received(path)) == 1
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_upstream_that_never_answers_times_out(testbed, stubbed):
     name, path = stubbed({"status": 200, "fault": "no_response"}, timeoutSeconds=SHORT_TIMEOUT)
     result = testbed.run(name, "GET", {})
@@ -291,6 +313,8 @@ def test_upstream_that_never_answers_times_out(testbed, stubbed):
     assert attempts(result) == 3 and len(testbed.received(path)) == 3
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_slow_drip_hits_the_total_deadline(testbed, stubbed):
     # Each chunk comes well within the read timeout; only the total deadline can stop it.
     name, _ = stubbed({"status": 200, "body": "x" * 200, "fault": "slow_drip",
@@ -299,6 +323,8 @@ def test_slow_drip_hits_the_total_deadline(testbed, stubbed):
     caught(result, "UpstreamTimeout")
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_connection_reset_is_a_connection_error(testbed, stubbed):
     name, path = stubbed({"status": 200, "fault": "connection_reset"})
     result = testbed.run(name, "GET", {})
@@ -306,6 +332,8 @@ def test_connection_reset_is_a_connection_error(testbed, stubbed):
     assert len(testbed.received(path)) == 3
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 @pytest.mark.parametrize("fault", ["oversized", "gzip_bomb"])
 def test_50_mb_body_is_truncated(testbed, stubbed, fault):
     name, _ = stubbed({"status": 200, "fault": fault, "sizeBytes": 50 * 1024 * 1024,
@@ -316,6 +344,7 @@ def test_50_mb_body_is_truncated(testbed, stubbed, fault):
     assert len(result.output["body"]) <= 128 * 1024
 
 
+@pytest.mark.needs_mockapi
 def test_result_over_the_size_cap_is_cut_to_fit(testbed, stubbed):
     # 120 KiB of quotes: under the body cap, but JSON escaping doubles it past the result cap.
     name, _ = stubbed({"status": 200, "headers": {"Content-Type": "text/plain"}, "body": '"' * 120 * 1024})
@@ -325,6 +354,8 @@ def test_result_over_the_size_cap_is_cut_to_fit(testbed, stubbed):
     assert len(json.dumps(result.output)) < 200 * 1024
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_invalid_json_body_is_returned_as_text(testbed, stubbed):
     name, _ = stubbed({"status": 200, "fault": "invalid_json"})
     result = testbed.run(name, "GET", {})
@@ -335,6 +366,7 @@ def test_invalid_json_body_is_returned_as_text(testbed, stubbed):
 # --- Step Functions limits and Lambda service errors (mocked task results) -------------------
 
 
+@pytest.mark.needs_faults
 @pytest.mark.parametrize("case", ["ResultWithoutStatusCode", "ResultWithTextStatusCode"])
 def test_result_without_numeric_status_code_fails_through_the_default(testbed, case):
     result = testbed.run("get_user", "GET", {"user_id": "1"}, test_case=case)
@@ -342,12 +374,14 @@ def test_result_without_numeric_status_code_fails_through_the_default(testbed, c
     assert result.error == "InvalidLambdaResult"
 
 
+@pytest.mark.needs_faults
 def test_1xx_result_fails_through_the_choice_state(testbed):
     result = testbed.run("get_user", "GET", {"user_id": "1"}, test_case="Informational1xxResult")
     assert result.status == "FAILED" and result.states == HTTP_FAILURE_PATH
     assert "HTTP 103" in result.cause
 
 
+@pytest.mark.needs_faults
 def test_lambda_service_errors_are_retried_then_caught(testbed):
     result = testbed.run("get_user", "GET", {"user_id": "1"}, test_case="LambdaServiceErrors")
     caught(result, "Lambda.ServiceException")
@@ -357,6 +391,7 @@ def test_lambda_service_errors_are_retried_then_caught(testbed):
 # --- unusual params and answers (issue 8, defects 5 and 6) --------------------------------------
 
 
+@pytest.mark.needs_mockapi
 @pytest.mark.parametrize("value", ["5 €", "\u2028x", "\x85x"])
 def test_an_unsendable_header_value_is_a_render_error_not_retried(testbed, stubbed, value):
     name, path = stubbed({"status": 200}, headers={"X-V": "{{ params.v }}"})
@@ -366,6 +401,7 @@ def test_an_unsendable_header_value_is_a_render_error_not_retried(testbed, stubb
     assert testbed.received(path) == []
 
 
+@pytest.mark.needs_mockapi
 @pytest.mark.parametrize("charset", ["base64", "idna", "no-such-charset"])
 def test_an_odd_charset_is_decoded_as_utf8(testbed, stubbed, charset):
     name, _ = stubbed({"status": 200, "headers": {"Content-Type": f"text/plain; charset={charset}"},
@@ -378,6 +414,7 @@ def test_an_odd_charset_is_decoded_as_utf8(testbed, stubbed, charset):
 # --- secrets ----------------------------------------------------------------------------------
 
 
+@pytest.mark.needs_mockapi
 def test_the_cause_never_holds_a_prefix_of_a_secret(testbed, make_template, make_stub, make_secret):
     # issue 8, defect 1: the message cap cut before masking, so a param padded to put the cut
     # inside the secret returned its prefix in the Cause. The timeout's message names the URL.
@@ -397,6 +434,7 @@ def test_the_cause_never_holds_a_prefix_of_a_secret(testbed, make_template, make
     assert len(error_message(result)) <= 1000
 
 
+@pytest.mark.needs_mockapi
 def test_secret_not_allow_listed_is_refused(testbed, stubbed, make_secret):
     secret_name = make_secret("never-sent-1234")
     name, path = stubbed({"status": 200}, headers={"X-Key": f"{{{{ secret('{secret_name}') }}}}"})
@@ -406,6 +444,8 @@ def test_secret_not_allow_listed_is_refused(testbed, stubbed, make_secret):
     assert testbed.received(path) == []
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.emulator_only
 def test_canary_secret_never_leaks(testbed, stubbed, make_secret):
     canary = f"canary-{unique('s')}-Zq7"
     secret_name = make_secret(canary)

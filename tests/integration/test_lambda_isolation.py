@@ -13,7 +13,8 @@ import pytest
 
 from tests.support import Testbed as Bed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.emulator_only(
+    reason="a throwaway function with an unchecked role, run by the emulator's Lambda workers")]
 
 _PROBE = '''
 import importlib

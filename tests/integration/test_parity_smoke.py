@@ -12,7 +12,7 @@ from testbed import aws
 from testbed.parity import runner
 from testbed.parity.cases import from_dict
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.needs_faults]
 
 FUNCTION = "smoke_fn_rec"
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:111111111111:function:{FUNCTION}"

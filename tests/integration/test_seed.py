@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from generic_api_call.template import from_plain
 from testbed import settings
-from testbed.deploy.seed import SeedConfig, seed
+from testbed.deploy.seed import seed
 from testbed.deploy.template_table import put_templates
 from testbed.deploy.templates import TemplateFile, TemplateFileError, to_item
 from tests.support import unique
@@ -18,6 +18,7 @@ from tests.support import unique
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.emulator_only(reason="the emulator's deployer; on AWS a second `make up` is the CDK CLI's deploy")
 def test_second_seed_changes_nothing(testbed):
     report = testbed.stack.seed()
     assert report.changed == []
@@ -43,9 +44,7 @@ def test_bad_template_is_rejected_and_nothing_is_written(testbed, tmp_path, bad_
     assert sorted(p.name for p in tmp_path.iterdir())[0].startswith("a-good")
 
     with pytest.raises(TemplateFileError) as raised:
-        seed(SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
-                        endpoint=testbed.stack.endpoints.aws,
-                        config=testbed.stack.config, templates_dir=tmp_path, templates_only=True))
+        seed(testbed.seed_config(templates_dir=tmp_path, templates_only=True))
 
     assert str(bad) in str(raised.value) and reason in str(raised.value)
     assert testbed.get_item(good_name, "POST") is None
@@ -74,9 +73,7 @@ def test_changed_template_is_updated_alone(testbed, tmp_path, cleanups):
     target = tmp_path / f"{name}.GET.yaml"
     target.write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/v1'\n")
     # Templates only: the docker backend's stack is deployed from the assembly in its image.
-    config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
-                        endpoint=testbed.stack.endpoints.aws,
-                        config=testbed.stack.config, templates_dir=tmp_path, templates_only=True)
+    config = testbed.seed_config(templates_dir=tmp_path, templates_only=True)
 
     assert seed(config).changed == [f"template {name} GET: created ({target.name})"]
     target.write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/v2'\n")
@@ -90,9 +87,7 @@ def test_a_deleted_template_file_deletes_its_item_and_nothing_else(testbed, tmp_
     cleanups += [lambda: testbed.delete_template(kept, "GET"), lambda: testbed.delete_template(gone, "GET")]
     for name in (kept, gone):
         (tmp_path / f"{name}.GET.yaml").write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/x'\n")
-    config = SeedConfig(api_base_url=testbed.stack.endpoints.mockapi_for_lambda,
-                        endpoint=testbed.stack.endpoints.aws,
-                        config=testbed.stack.config, templates_dir=tmp_path, templates_only=True)
+    config = testbed.seed_config(templates_dir=tmp_path, templates_only=True)
     seed(config)
     other = make_template(url="{{ base_url }}/other")
 
@@ -110,6 +105,7 @@ def test_a_deleted_template_file_deletes_its_item_and_nothing_else(testbed, tmp_
     assert seed(config).changed == []
 
 
+@pytest.mark.emulator_only(reason="ends with a second seed through the emulator's deployer")
 def test_full_seed_rejects_bad_template_before_any_write(testbed, tmp_path, cleanups):
     """The full seed (Lambda and state machine included) validates first, too."""
     name = unique("bad")
@@ -117,9 +113,7 @@ def test_full_seed_rejects_bad_template_before_any_write(testbed, tmp_path, clea
     (tmp_path / f"{name}.GET.yaml").write_text(f"name: {name}\nmethod: GET\n")
 
     with pytest.raises(TemplateFileError, match="missing required field 'url'"):
-        seed(SeedConfig(api_base_url="http://unused.invalid", endpoint=testbed.stack.endpoints.aws,
-                        config=testbed.stack.config,
-                        templates_dir=tmp_path))
+        seed(testbed.seed_config(api_base_url="http://unused.invalid", templates_dir=tmp_path))
 
     assert testbed.get_item(name, "GET") is None
     assert testbed.stack.seed().changed == []  # the Lambda's configuration was not touched either

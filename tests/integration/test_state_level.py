@@ -15,7 +15,8 @@ import pytest
 
 from testbed.deploy.statemachine import render_definition
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.emulator_only(
+    reason="TestState with the emulator's account (000000000000) and an unchecked role")]
 
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:000000000000:function:GenericApiCallLambda"
 ROLE_ARN = "arn:aws:iam::000000000000:role/ApiCallStateMachineRole"

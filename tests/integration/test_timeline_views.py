@@ -21,7 +21,7 @@ from tests import support
 from tests.support import unique
 from tests.unit.test_hostile_views import raw_controls
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.needs_mockapi]
 HOSTILE = "\x1b[2J\x1b[H\x1b[31mred\x07\r\u202e[/][link=http://x]a[/link]"
 
 

@@ -18,6 +18,7 @@ from tests.support import CAUGHT_PATH, HTTP_FAILURE_PATH, OK_PATH, error_message
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.needs_mockapi
 def test_get_with_path_and_query_params_succeeds(testbed, snapshot):
     user_id = unique("user")
     result = testbed.run("get_user", "GET", {"user_id": user_id, "fields": "name,email"})
@@ -34,6 +35,7 @@ def test_get_with_path_and_query_params_succeeds(testbed, snapshot):
     match_execution(snapshot, testbed, result)
 
 
+@pytest.mark.needs_mockapi
 def test_post_json_body_with_a_list_is_created(testbed, snapshot):
     customer = unique("cust")
     items = [{"sku": "A-1", "qty": 2}, {"sku": "B-2", "qty": 1}]
@@ -51,6 +53,7 @@ def test_post_json_body_with_a_list_is_created(testbed, snapshot):
     match_execution(snapshot, testbed, result)
 
 
+@pytest.mark.needs_mockapi
 def test_header_authenticated_call(testbed):
     allowed = testbed.run("get_profile", "GET", {"token": "testbed-token"})
     assert allowed.status == "SUCCEEDED", allowed.cause
@@ -62,6 +65,7 @@ def test_header_authenticated_call(testbed):
     assert refused.error == "UpstreamHttpError" and "HTTP 401" in refused.cause
 
 
+@pytest.mark.needs_mockapi
 @pytest.mark.parametrize("code", [200, 201])
 def test_2xx_succeeds(testbed, code):
     result = testbed.run("get_status", "GET", {"code": code})
@@ -70,6 +74,7 @@ def test_2xx_succeeds(testbed, code):
     assert result.output["statusCode"] == code
 
 
+@pytest.mark.needs_mockapi
 @pytest.mark.parametrize("code", [404, 500])
 def test_4xx_and_5xx_fail_without_retry(testbed, make_stub, make_template, snapshot, code):
     path = f"/{unique('err')}"
@@ -86,6 +91,8 @@ def test_4xx_and_5xx_fail_without_retry(testbed, make_stub, make_template, snaps
     match_execution(snapshot, testbed, result)
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_fail_then_succeed_is_retried_to_success(testbed, make_stub, make_template, snapshot):
     path = f"/{unique('flaky')}"
     name = make_template(url=f"{{{{ base_url }}}}{path}")
@@ -103,6 +110,8 @@ def test_fail_then_succeed_is_retried_to_success(testbed, make_stub, make_templa
     match_execution(snapshot, testbed, result)
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_retries_used_up_end_in_handle_failure_with_the_error(testbed, make_stub, make_template, snapshot):
     path = f"/{unique('down')}"
     name = make_template(url=f"{{{{ base_url }}}}{path}")
@@ -129,6 +138,7 @@ def test_template_not_found(testbed, snapshot):
     match_execution(snapshot, testbed, result)  # and no request at all
 
 
+@pytest.mark.needs_mockapi
 def test_missing_param_is_a_render_error_and_calls_nothing(testbed, make_template):
     path = f"/{unique('render')}"
     name = make_template(url=f"{{{{ base_url }}}}{path}/{{{{ params.user_id }}}}")
@@ -143,6 +153,8 @@ def test_missing_param_is_a_render_error_and_calls_nothing(testbed, make_templat
     assert testbed.received(path) == []
 
 
+@pytest.mark.needs_mockapi
+@pytest.mark.needs_faults
 def test_api_timeout_is_retried_then_fails(testbed, make_stub, make_template):
     path = f"/{unique('slow')}"
     name = make_template(url=f"{{{{ base_url }}}}{path}", timeoutSeconds=0.5)  # waited out 3 times
@@ -157,6 +169,7 @@ def test_api_timeout_is_retried_then_fails(testbed, make_stub, make_template):
     assert len(testbed.received(path)) == 3
 
 
+@pytest.mark.needs_mockapi
 def test_hostile_params_stay_in_their_slots(testbed, make_stub, make_template):
     prefix = f"/{unique('hostile')}"
     name = make_template(

@@ -49,19 +49,25 @@ def test_every_variable_is_read() -> None:
         "BACKEND": "Embedded", "TESTBED_STATE_DIR": "/tmp/s", "TESTBED_EMULATOR_PORT": "4570",
         "TESTBED_MOCKAPI_PORT": "8090", "AWS_DEFAULT_REGION": "eu-west-1", "AWS_ENDPOINT_URL": "http://e:1",
         "TESTBED_MOCKAPI_URL": "http://m:2", "TESTBED_ALLOWED_HOSTS_EXTRA": " a:1, ,b:2 ", "PYTHON_IMAGE": "img",
-        "AWS_ACCESS_KEY_ID": "k", "TESTBED_SFN_COV_FAIL_UNDER": "75.5",
+        "AWS_ACCESS_KEY_ID": "k", "TESTBED_SFN_COV_FAIL_UNDER": "75.5", "TESTBED_AWS_OPT_IN": "1",
+        "TESTBED_AWS_API_BASE_URL": "https://api.test", "TESTBED_AWS_RUN_ID": "r1",
+        "TESTBED_AWS_REMOVAL_POLICY": "Destroy",
     })
     assert config.backend == "embedded" and config.state_dir == Path("/tmp/s")
     assert (config.emulator_port, config.mockapi_port, config.region) == (4570, 8090, "eu-west-1")
     assert (config.aws_endpoint, config.mockapi_url, config.python_image) == ("http://e:1", "http://m:2", "img")
     assert config.allowed_hosts_extra == ("a:1", "b:2") and config.has_credentials
     assert config.sfn_cov_fail_under == 75.5
+    assert (config.aws_opt_in, config.aws_api_base_url, config.aws_run_id, config.aws_removal_policy) == \
+        (True, "https://api.test", "r1", "destroy")
+    assert not Config.from_env({}).aws_opt_in and Config.from_env({}).aws_removal_policy == "retain"
     assert Config.from_env({"AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "eu-west-1"}).region == "ap-south-1"
 
 
 @pytest.mark.parametrize(("variable", "value"), [
     ("TESTBED_EMULATOR_PORT", "70000"), ("TESTBED_EMULATOR_PORT", "65536"), ("TESTBED_MOCKAPI_PORT", "80a"),
     ("TESTBED_MOCKAPI_PORT", "-1"), ("BACKEND", "podman"), ("TESTBED_SFN_COV_FAIL_UNDER", "lots"),
+    ("TESTBED_AWS_OPT_IN", "yes"), ("TESTBED_AWS_REMOVAL_POLICY", "snapshot"),
 ])
 def test_a_bad_value_names_the_variable(variable: str, value: str) -> None:
     with pytest.raises(ConfigError, match=variable):

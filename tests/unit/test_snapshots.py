@@ -119,3 +119,22 @@ def test_every_backend_shares_one_entry(node_id: str, stack: str | None, expecte
     params = {"stack": stack} if stack else {"p": "x"}
     item = SimpleNamespace(nodeid=node_id, path=Path("/nowhere/tests/t.py"), callspec=SimpleNamespace(params=params))
     assert scope_key(item) == expected  # type: ignore[arg-type]
+
+
+def test_on_aws_the_execution_is_compared_and_the_unobserved_exchange_is_not(tmp_path: Path) -> None:
+    """BACKEND=aws has no journal (docs/aws.md): a record without the exchange matches the snapshot,
+    and a changed execution still fails."""
+    _recorded(tmp_path, EMBEDDED_API)
+    result, _ = _execution("https://api.example.com")
+
+    def compare(record: dict[str, Any]) -> None:
+        snapshot = _snapshot(tmp_path, update=False)
+        snapshot.unobserved = ("$..exchange",)
+        snapshot.add_transformer(transformers(result, "https://api.example.com"))
+        snapshot.match("execution", record)
+        snapshot._assert_all()
+
+    compare(execution_record(result, None))
+    changed = execution_record(result, None) | {"states": ["A", "Elsewhere"]}
+    with pytest.raises(SnapshotAssertionError):
+        compare(changed)
