@@ -122,6 +122,11 @@ class Config:
         return self.state_dir / "cdk.out"
 
     @property
+    def lint_cache_dir(self) -> Path:
+        """Markers of contents the linters found clean (never inside an assembly: see deploy/lint.py)."""
+        return self.state_dir / "lint-cache"
+
+    @property
     def backend_file(self) -> Path:
         """Which backend `up` used last (`down`, `status` and `env` act on it)."""
         return self.state_dir / "backend"

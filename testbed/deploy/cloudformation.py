@@ -42,9 +42,10 @@ class DeployResult:
 
 
 def deploy(assembly_dir: Path, parameters: dict[str, str], target: aws.Target,
-           stack_name: str = settings.STACK_NAME) -> DeployResult:
-    """Deploy the assembly's stack (its files are named for settings.STACK_NAME) as `stack_name`."""
-    lint.check_deployed(assembly_dir)  # whatever made the assembly: what is deployed is what is linted
+           stack_name: str = settings.STACK_NAME, lint_cache: Path | None = None) -> DeployResult:
+    """Deploy the assembly's stack (its files are named for settings.STACK_NAME) as `stack_name`.
+    `lint_cache`: where clean lint results are remembered (the state folder's), None: this process only."""
+    lint.check_deployed(assembly_dir, lint_cache)  # whatever made the assembly: what is deployed is what is linted
     artifact = settings.STACK_NAME
     template_text = (assembly_dir / f"{artifact}.template.json").read_text()
     assets = json.loads((assembly_dir / f"{artifact}.assets.json").read_text())

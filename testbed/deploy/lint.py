@@ -22,7 +22,6 @@ from testbed.deploy import statemachine
 from testbed.errors import TestbedError
 
 _FINDINGS: dict[str, list[str]] = {}  # "<linter>-<version>-<sha256 of what it read>" -> its findings
-LINTED_DIR = ".testbed-linted"  # in an assembly: one empty file per content found clean
 
 
 class CheckError(TestbedError):
@@ -35,15 +34,15 @@ def check_asl(asl_path: Path = settings.ASL_PATH) -> None:
         raise CheckError(f"{asl_path} is not valid Amazon States Language (statelint):\n  " + "\n  ".join(problems))
 
 
-def check_assembly(template_path: Path, asl_path: Path = settings.ASL_PATH) -> None:
+def check_assembly(template_path: Path, asl_path: Path = settings.ASL_PATH, cache_dir: Path | None = None) -> None:
     """Before any deploy: the ASL file is valid ASL, and the template passes cfn-lint."""
     check_asl(asl_path)
-    findings = cfn_lint(template_path)
+    findings = cfn_lint(template_path, cache_dir)
     if findings:
         raise CheckError(f"cfn-lint refuses {template_path.name}:\n  " + "\n  ".join(findings))
 
 
-def check_deployed(assembly_dir: Path) -> None:
+def check_deployed(assembly_dir: Path, cache_dir: Path | None = None) -> None:
     """The assembly as it will be deployed: each state machine's definition as CloudFormation will
     substitute it (statelint), and the template (cfn-lint, where installed: the emulator image's
     seed has statelint only, and its assembly was cfn-linted when the image was built)."""
@@ -54,7 +53,7 @@ def check_deployed(assembly_dir: Path) -> None:
         raise CheckError(f"{template_path}: cannot be read as a CloudFormation template: {exc}",
                          hint="synthesize again (`make synth`), or point --assembly at a cdk.out folder") from exc
     for logical_id, definition in sorted(definitions.items()):
-        problems = definition_problems(definition, assembly_dir)
+        problems = definition_problems(definition, cache_dir)
         if problems:
             raise CheckError(
                 f"{template_path.name}: state machine {logical_id}'s definition, as deployed, is not valid Amazon "
@@ -63,7 +62,7 @@ def check_deployed(assembly_dir: Path) -> None:
                 hint=f"fix {settings.ASL_PATH.relative_to(settings.ROOT)} and synthesize again; "
                      "a hand-edited assembly deploys as edited")
     if importlib.util.find_spec("cfnlint") is not None:
-        findings = cfn_lint(template_path)
+        findings = cfn_lint(template_path, cache_dir)
         if findings:
             raise CheckError(f"cfn-lint refuses {template_path.name}:\n  " + "\n  ".join(findings),
                              context={"template": str(template_path)})
@@ -76,9 +75,9 @@ def asl_problems(asl_path: Path) -> list[str]:
     return definition_problems(text)
 
 
-def definition_problems(text: str, assembly_dir: Path | None = None) -> list[str]:
-    """statelint's findings for a definition (JSON text), of the assembly in `assembly_dir` if any."""
-    return _cached("statelint", text.encode(), lambda: _statelint(text), assembly_dir)
+def definition_problems(text: str, cache_dir: Path | None = None) -> list[str]:
+    """statelint's findings for a definition (JSON text)."""
+    return _cached("statelint", text.encode(), lambda: _statelint(text), cache_dir)
 
 
 def _statelint(text: str) -> list[str]:
@@ -94,9 +93,9 @@ def _statelint(text: str) -> list[str]:
     return list(Linter.validate(definition, Config({ProblemType.FLOAT})))
 
 
-def cfn_lint(template_path: Path) -> list[str]:
+def cfn_lint(template_path: Path, cache_dir: Path | None = None) -> list[str]:
     """cfn-lint's errors and warnings (informational findings are not failures)."""
-    return _cached("cfn-lint", template_path.read_bytes(), lambda: _cfn_lint(template_path), template_path.parent)
+    return _cached("cfn-lint", template_path.read_bytes(), lambda: _cfn_lint(template_path), cache_dir)
 
 
 def _cfn_lint(template_path: Path) -> list[str]:
@@ -109,12 +108,14 @@ def _cfn_lint(template_path: Path) -> list[str]:
             for m in matches if m.rule.id[:1] in ("E", "W")]
 
 
-def _cached(linter: str, content: bytes, lint: Callable[[], list[str]], assembly_dir: Path | None) -> list[str]:
-    """Findings by content: in this process, and a clean result also in the assembly (a marker named
-    by the content's hash, so an edited copy is linted again), so a `make up` that deploys the
-    assembly an earlier synth linted does not lint it again (cfn-lint: ~2-4 s of CPU)."""
+def _cached(linter: str, content: bytes, lint: Callable[[], list[str]], cache_dir: Path | None) -> list[str]:
+    """Findings by content: in this process, and a clean result also in `cache_dir` (the state
+    folder's lint cache: a marker named by the content's hash, so an edited copy is linted again),
+    so a `make up` that deploys the assembly an earlier synth linted does not lint it again
+    (cfn-lint: ~2-4 s of CPU). Never in the assembly: whoever hands in an assembly could hand in
+    a marker with it and skip the lint."""
     key = f"{linter}-{importlib.metadata.version(linter)}-{hashlib.sha256(content).hexdigest()}"
-    clean = assembly_dir / LINTED_DIR / key if assembly_dir is not None else None
+    clean = cache_dir / key if cache_dir is not None else None
     if key not in _FINDINGS:
         _FINDINGS[key] = [] if clean is not None and clean.is_file() else lint()
         if not _FINDINGS[key] and clean is not None:

@@ -81,7 +81,7 @@ def seed(config: SeedConfig) -> SeedReport:
                 settings.PARAM_API_BASE_URL: config.api_base_url,
                 settings.PARAM_ALLOWED_HOSTS: allowed_hosts(config.api_base_url, config.config.allowed_hosts_extra),
                 settings.PARAM_LOG_LEVEL: config.log_level,
-            }, config.target)
+            }, config.target, lint_cache=config.config.lint_cache_dir)
             report.changed += result.changed
             report.unchanged += result.unchanged
             report.state_machine_arn = result.outputs.get(settings.OUTPUT_STATE_MACHINE_ARN, "")

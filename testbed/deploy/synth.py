@@ -147,7 +147,7 @@ def _synthesize(config: Config, outdir: Path, context: dict[str, str], wanted: s
         raise SynthError(f"`python infra/app.py` failed (exit {result.returncode}):\n{result.stderr.strip()[-4000:]}")
     try:
         assembly = Assembly(staging, synthesized=True)
-        lint.check_assembly(assembly.template_path, asl_path)
+        lint.check_assembly(assembly.template_path, asl_path, config.lint_cache_dir)
     except lint.CheckError:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -100,3 +100,23 @@ def test_an_unchanged_definition_is_linted_once_per_process(monkeypatch):
     assert any("Gone" in problem for problem in first)
     assert lint.definition_problems(text) == first
     assert len(calls) == 1
+
+
+def test_a_clean_marker_handed_in_with_an_assembly_does_not_skip_the_lint(tmp_path):
+    """Clean markers live in the state folder's lint cache, never in the assembly: an assembly that
+    brings its own marker for a broken definition is linted all the same."""
+    import hashlib
+    import importlib.metadata
+
+    from testbed.deploy import lint
+
+    bad = json.dumps({"StartAt": "Gone", "States": {"A": {"Type": "Succeed"}}, "Comment": "forged"})
+    key = f"statelint-{importlib.metadata.version('statelint')}-{hashlib.sha256(bad.encode()).hexdigest()}"
+    assembly = tmp_path / "cdk.out"
+    (assembly / ".testbed-linted").mkdir(parents=True)
+    (assembly / ".testbed-linted" / key).touch()  # what the cache used to trust
+    (assembly / f"{settings.STACK_NAME}.template.json").write_text(json.dumps(
+        {"Resources": {"M": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"DefinitionString": bad}}}}))
+    lint._FINDINGS.clear()
+    with pytest.raises(lint.CheckError, match="Gone"):
+        lint.check_deployed(assembly, tmp_path / "state" / "lint-cache")
