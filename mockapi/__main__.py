@@ -61,6 +61,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="folder of OpenAPI documents: each journaled request that hits one of their operations is "
              "checked, the verdict kept in its journal entry (env MOCKAPI_CONTRACTS; default: none)",
     )
+    parser.add_argument(
+        "--openapi",
+        type=Path,
+        default=None,
+        help="OpenAPI document: a request no stub matches is answered from its examples "
+             "(Prefer: code=409, example=name chooses)",
+    )
     return parser.parse_args(argv)
 
 
@@ -109,11 +116,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"mockapi: bad --contracts: {exc}", file=sys.stderr)
             return EXIT_BAD_CONTRACTS
         log.info("checking requests against %d OpenAPI document(s) in %s", len(contracts.documents), args.contracts)
+    examples = None
+    if args.openapi is not None:
+        from mockapi.contract import ContractError, load
+        from mockapi.openapi_examples import ExamplesResponder
+
+        try:
+            examples = ExamplesResponder(load(args.openapi))
+        except ContractError as exc:
+            print(f"mockapi: bad --openapi: {exc}", file=sys.stderr)
+            return EXIT_BAD_CONTRACTS
     # aiohttp only now: a bad stubs file is reported without its ~0.4 s of imports.
     from mockapi.app import create_app
 
     try:
-        asyncio.run(serve(create_app(stubs, contracts=contracts), args.host, args.port))
+        asyncio.run(serve(create_app(stubs, contracts=contracts, examples=examples), args.host, args.port))
     except ListenError as exc:
         print(f"mockapi: {exc}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN

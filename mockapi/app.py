@@ -19,6 +19,7 @@ from mockapi.stubs import ResponseSpec, Stub
 
 if TYPE_CHECKING:  # openapi-core (~0.35 s to import) only when --contracts is given
     from mockapi.contract_journal import ContractChecker
+    from mockapi.openapi_examples import ExamplesResponder
 
 # Statuses whose responses must not carry a body (RFC 9110).
 _BODYLESS = frozenset({204, 304})
@@ -48,11 +49,12 @@ def _body(spec: ResponseSpec, captured: CapturedRequest) -> tuple[bytes, str | N
 
 class MockHandler:
     def __init__(self, store: StubStore, journal: Journal, body_limit: int,
-                 contracts: ContractChecker | None = None) -> None:
+                 contracts: ContractChecker | None = None, examples: ExamplesResponder | None = None) -> None:
         self._store = store
         self._journal = journal
         self._body_limit = body_limit
         self._contracts = contracts
+        self._examples = examples
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         # Unknown admin paths (or wrong methods on known ones) fall through to this route;
@@ -69,8 +71,11 @@ class MockHandler:
         entry = self._journal.record(captured, stub.id if stub else None)
         if self._contracts is not None:
             self._contracts.annotate(entry, captured, request.host)
-        if stub is None:
-            response: web.StreamResponse = web.json_response(
+        example = None if stub is not None or self._examples is None else self._examples.answer(captured, request.host)
+        if example is not None:
+            response: web.StreamResponse = example
+        elif stub is None:
+            response = web.json_response(
                 {"error": "no stub matched", "method": captured.method, "path": captured.path},
                 status=404,
             )
@@ -104,13 +109,15 @@ class MockHandler:
 
 
 def create_app(stubs: list[Stub], *, journal_size: int = JOURNAL_MAX_ENTRIES,
-               body_limit: int = CAPTURED_BODY_BYTES, contracts: ContractChecker | None = None) -> web.Application:
+               body_limit: int = CAPTURED_BODY_BYTES, contracts: ContractChecker | None = None,
+               examples: ExamplesResponder | None = None) -> web.Application:
     """Build the mock service; `body_limit` caps request bytes kept for echo and the journal;
-    `contracts` checks each journaled request against its OpenAPI operation."""
+    `contracts` checks each journaled request against its OpenAPI operation; `examples` answers
+    from an OpenAPI document's examples when no stub matches."""
     store = StubStore(stubs)
     journal = Journal(journal_size, JOURNAL_MAX_BYTES)
     app = web.Application()
     # Admin routes go first so the catch-all below never sees a valid admin request.
     app.router.add_routes(AdminApi(store, journal).routes())
-    app.router.add_route("*", "/{tail:.*}", MockHandler(store, journal, body_limit, contracts).handle)
+    app.router.add_route("*", "/{tail:.*}", MockHandler(store, journal, body_limit, contracts, examples).handle)
     return app

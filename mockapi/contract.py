@@ -75,6 +75,19 @@ class HttpRequest:
         return next((v for k, v in self.headers.items() if k.lower() == "content-type"), "").lower()
 
 
+class HttpResponse:
+    """openapi-core's Response protocol, for a response as received."""
+
+    def __init__(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        self.status_code = status
+        self.headers = Headers(list(headers.items()))
+        self.data = body
+
+    @property
+    def content_type(self) -> str:
+        return str(self.headers.get("Content-Type", "")).lower()
+
+
 def _cookies(headers: Mapping[str, str]) -> list[tuple[str, str]]:
     raw = next((v for k, v in headers.items() if k.lower() == "cookie"), "")
     pairs = (part.strip().partition("=") for part in raw.split(";") if part.strip())
@@ -96,6 +109,7 @@ class Document:
             self.openapi = OpenAPI.from_dict(data, base_uri=path.resolve().as_uri())
         except Exception as exc:  # openapi-spec-validator's errors have no common base beyond Exception
             raise ContractError(f"{path}: not a valid OpenAPI 3.0/3.1 document: {_first_line(exc)}") from exc
+        self.data = data  # the document as read ($refs unresolved): the examples responder reads it
         self.operations = list(_operations(path, data["paths"]))
         self._finder = APICallPathFinder(self.openapi.spec)
         self._matched: dict[tuple[str, str], Operation | None] = {}  # (method, url) -> operation
@@ -142,6 +156,11 @@ class Document:
         if hit is None:
             return []
         return violations(self.openapi.iter_request_errors(request), mask)
+
+    def check_response(self, request: HttpRequest, response: HttpResponse) -> list[str]:
+        """What in `response` (to `request`) the document refuses, in openapi-core's words."""
+        return [f"{type(error).__name__}: {error}" + (f" ({error.__cause__})" if error.__cause__ else "")
+                for error in self.openapi.iter_response_errors(request, response)]
 
 
 def _operations(path: Path, paths: Mapping[str, Any]) -> Iterator[Operation]:
