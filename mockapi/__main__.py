@@ -1,4 +1,4 @@
-"""Command line: python -m mockapi [--host H] [--port P] [--stubs FILE]."""
+"""Command line: python -m mockapi [--host H] [--port P] [--stubs FILE] [--contracts DIR]."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 DEFAULT_STUBS = Path(__file__).with_name("stubs.yaml")
 EXIT_BAD_STUBS = 2
 EXIT_CANNOT_LISTEN = 3
+EXIT_BAD_CONTRACTS = 4
 # Handlers still running at shutdown (e.g. no_response) are cancelled after this long,
 # so `docker stop` and test teardown do not wait aiohttp's default 60 s.
 _SHUTDOWN_TIMEOUT_S = 2.0
@@ -52,6 +53,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=Path,
         default=Path(env.get("MOCKAPI_STUBS", DEFAULT_STUBS)),
         help="YAML/JSON stubs file (env MOCKAPI_STUBS; default: the bundled stubs.yaml)",
+    )
+    parser.add_argument(
+        "--contracts",
+        type=Path,
+        default=Path(env["MOCKAPI_CONTRACTS"]) if env.get("MOCKAPI_CONTRACTS") else None,
+        help="folder of OpenAPI documents: each journaled request that hits one of their operations is "
+             "checked, the verdict kept in its journal entry (env MOCKAPI_CONTRACTS; default: none)",
+    )
+    parser.add_argument(
+        "--openapi",
+        type=Path,
+        default=None,
+        help="OpenAPI document: a request no stub matches is answered from its examples "
+             "(Prefer: code=409, example=name chooses)",
     )
     return parser.parse_args(argv)
 
@@ -90,11 +105,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mockapi: bad stubs file {exc}", file=sys.stderr)
         return EXIT_BAD_STUBS
     log.info("loaded %d stubs from %s", len(stubs), args.stubs)
+    contracts = None
+    if args.contracts is not None:
+        from mockapi.contract import ContractError
+        from mockapi.contract_journal import ContractChecker
+
+        try:
+            contracts = ContractChecker.from_dir(args.contracts)
+        except ContractError as exc:
+            print(f"mockapi: bad --contracts: {exc}", file=sys.stderr)
+            return EXIT_BAD_CONTRACTS
+        log.info("checking requests against %d OpenAPI document(s) in %s", len(contracts.documents), args.contracts)
+    examples = None
+    if args.openapi is not None:
+        from mockapi.contract import ContractError, load
+        from mockapi.openapi_examples import ExamplesResponder
+
+        try:
+            examples = ExamplesResponder(load(args.openapi))
+        except ContractError as exc:
+            print(f"mockapi: bad --openapi: {exc}", file=sys.stderr)
+            return EXIT_BAD_CONTRACTS
     # aiohttp only now: a bad stubs file is reported without its ~0.4 s of imports.
     from mockapi.app import create_app
 
     try:
-        asyncio.run(serve(create_app(stubs), args.host, args.port))
+        asyncio.run(serve(create_app(stubs, contracts=contracts, examples=examples), args.host, args.port))
     except ListenError as exc:
         print(f"mockapi: {exc}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN

@@ -1,9 +1,11 @@
 """The aiohttp application: admin routes plus one catch-all route that serves stubs."""
 
+from __future__ import annotations
+
 import asyncio
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -14,6 +16,10 @@ from mockapi.journal import Journal
 from mockapi.limits import CAPTURED_BODY_BYTES, JOURNAL_MAX_BYTES, JOURNAL_MAX_ENTRIES
 from mockapi.store import StubStore
 from mockapi.stubs import ResponseSpec, Stub
+
+if TYPE_CHECKING:  # openapi-core (~0.35 s to import) only when --contracts is given
+    from mockapi.contract_journal import ContractChecker
+    from mockapi.openapi_examples import ExamplesResponder
 
 # Statuses whose responses must not carry a body (RFC 9110).
 _BODYLESS = frozenset({204, 304})
@@ -42,10 +48,13 @@ def _body(spec: ResponseSpec, captured: CapturedRequest) -> tuple[bytes, str | N
 
 
 class MockHandler:
-    def __init__(self, store: StubStore, journal: Journal, body_limit: int) -> None:
+    def __init__(self, store: StubStore, journal: Journal, body_limit: int,
+                 contracts: ContractChecker | None = None, examples: ExamplesResponder | None = None) -> None:
         self._store = store
         self._journal = journal
         self._body_limit = body_limit
+        self._contracts = contracts
+        self._examples = examples
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         # Unknown admin paths (or wrong methods on known ones) fall through to this route;
@@ -60,8 +69,13 @@ class MockHandler:
         stub = await asyncio.to_thread(self._store.find, captured.method, captured.raw_path, request.headers)
         # Journal before answering, so faults that never answer still show up.
         entry = self._journal.record(captured, stub.id if stub else None)
-        if stub is None:
-            response: web.StreamResponse = web.json_response(
+        if self._contracts is not None:
+            self._contracts.annotate(entry, captured, request.host)
+        example = None if stub is not None or self._examples is None else self._examples.answer(captured, request.host)
+        if example is not None:
+            response: web.StreamResponse = example
+        elif stub is None:
+            response = web.json_response(
                 {"error": "no stub matched", "method": captured.method, "path": captured.path},
                 status=404,
             )
@@ -95,12 +109,15 @@ class MockHandler:
 
 
 def create_app(stubs: list[Stub], *, journal_size: int = JOURNAL_MAX_ENTRIES,
-               body_limit: int = CAPTURED_BODY_BYTES) -> web.Application:
-    """Build the mock service; `body_limit` caps request bytes kept for echo and the journal."""
+               body_limit: int = CAPTURED_BODY_BYTES, contracts: ContractChecker | None = None,
+               examples: ExamplesResponder | None = None) -> web.Application:
+    """Build the mock service; `body_limit` caps request bytes kept for echo and the journal;
+    `contracts` checks each journaled request against its OpenAPI operation; `examples` answers
+    from an OpenAPI document's examples when no stub matches."""
     store = StubStore(stubs)
     journal = Journal(journal_size, JOURNAL_MAX_BYTES)
     app = web.Application()
     # Admin routes go first so the catch-all below never sees a valid admin request.
     app.router.add_routes(AdminApi(store, journal).routes())
-    app.router.add_route("*", "/{tail:.*}", MockHandler(store, journal, body_limit).handle)
+    app.router.add_route("*", "/{tail:.*}", MockHandler(store, journal, body_limit, contracts, examples).handle)
     return app

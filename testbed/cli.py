@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generic_api_call import secret_store
 from generic_api_call.errors import GenericApiCallError
@@ -24,6 +25,9 @@ from testbed.runs.inert import inert, json_text
 from testbed.stacks import backends
 from testbed.stacks.backends import make_stack
 from testbed.stacks.base import StackError
+
+if TYPE_CHECKING:
+    from mockapi.contract import Operation
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,20 +238,23 @@ def _render(args: argparse.Namespace) -> int:
     if params is None:
         return 2
     method = args.method.upper()
+    contract: Operation | None = None
     if args.from_table:
         target = _target(args)
         template, base_url, allowed, secrets = _deployed(args.template, method, target)
         source = f"table {settings.TABLE_NAME} at {target.label}"
     else:
         path = _template_path(Path(args.templates), args.template, method)
-        template = load_file(path).template
+        template_file = load_file(path)
+        template, contract = template_file.template, template_file.contract
         base_url = args.base_url or args.config.mockapi_url or args.config.default_mockapi_url
         shown = path.resolve().relative_to(settings.ROOT) if path.resolve().is_relative_to(settings.ROOT) else path
         allowed = allowed_hosts(base_url, args.config.allowed_hosts_extra)
         secrets, source = dryrun.placeholder_secrets, str(shown)
-    result = dryrun.dry_run(template, params, base_url=base_url, allowed_hosts=allowed, secrets=secrets, source=source)
+    result = dryrun.dry_run(template, params, base_url=base_url, allowed_hosts=allowed, secrets=secrets,
+                            source=source, contract=contract)
     print(json_text(result.to_dict()) if args.json else dryrun.render_text(result))
-    return 0 if result.allowed else 1
+    return 0 if result.ok else 1
 
 
 def _params(text: str) -> dict[str, object] | None:
@@ -376,7 +383,8 @@ def _parser() -> argparse.ArgumentParser:
     show_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")
     _timeline_options(show_cmd)
 
-    render_cmd = add("render", _render, "dry run: the request a template would send, and the destination check")
+    render_cmd = add("render", _render,
+                     "dry run: the request a template would send; the destination and contract checks")
     render_cmd.add_argument("template", help="template name (PK)")
     render_cmd.add_argument("method", help="HTTP method (SK)")
     render_cmd.add_argument("--params", default="{}", help="JSON object of params")

@@ -33,5 +33,6 @@ from api_stack.config import (  # noqa: F401  (re-exported for the harness and t
 ROOT = Path(__file__).resolve().parent.parent
 
 TEMPLATES_DIR = ROOT / "seed" / "templates"
+CONTRACTS_DIR = ROOT / "seed" / "contracts"  # OpenAPI documents the mock API checks requests against
 MOCKAPI_STUBS = ROOT / "mockapi" / "stubs.yaml"
 SFN_MOCK_CONFIG = ROOT / "localstack" / "sfn_mock_config.json"

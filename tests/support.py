@@ -59,12 +59,12 @@ def lambda_zip(files: dict[str, str]) -> bytes:
 
 def source_copy(parent: Path) -> Path:
     """A copy of the source tree the CDK app synthesizes (infra/, lambdas/, statemachines/, the
-    templates, constraints.txt), for a test that edits it: the working tree is never edited, so a
-    `make watch` or `make up` beside the tests never deploys a test's edit, and no test waits for
-    another."""
+    templates and the contracts they name, constraints.txt), for a test that edits it: the
+    working tree is never edited, so a `make watch` or `make up` beside the tests never deploys
+    a test's edit, and no test waits for another."""
     root = parent / "source"
     skip = shutil.ignore_patterns("cdk.out*", "node_modules", "__pycache__", ".testbed")
-    for folder in ("infra", "lambdas", "statemachines", "seed/templates"):
+    for folder in ("infra", "lambdas", "statemachines", "seed/templates", "seed/contracts"):
         shutil.copytree(settings.ROOT / folder, root / folder, ignore=skip)
     shutil.copy2(settings.ROOT / "constraints.txt", root / "constraints.txt")  # the requirements' versions
     return root

@@ -3,10 +3,10 @@
 Infrastructure comes from one place, the CDK app in infra/: `seed` synthesizes it (skipped
 when unchanged, `testbed.deploy.synth`), deploys the assembly through the emulator's CloudFormation
 (`testbed.deploy.cloudformation`), then writes the templates (data, not infrastructure). Everything is
-validated before the first write (template files, the ASL file, the template), so a bad input
-leaves the stack as it was. The items of files deleted from the folder are deleted
-(`testbed.deploy.template_table`). Deploys to one emulator are serialized by a file lock. A second run
-reports that nothing changed.
+validated before the first write (template files, their examples against their contracts, the
+ASL file, the template), so a bad input leaves the stack as it was. The items of files deleted
+from the folder are deleted (`testbed.deploy.template_table`). Deploys to one emulator are
+serialized by a file lock. A second run reports that nothing changed.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from generic_api_call import destinations
 from generic_api_call.errors import RenderError
 from testbed import aws, settings
 from testbed.config import Config
-from testbed.deploy import cloudformation, synth, template_table, templates
+from testbed.deploy import cloudformation, examples, synth, template_table, templates
 from testbed.deploy.report import SeedReport
 from testbed.errors import TestbedError
 
@@ -61,6 +61,7 @@ def validate(config: SeedConfig) -> list[templates.TemplateFile]:
     template_files = templates.load_dir(config.templates_dir, config.folder)
     allowed = allowed_hosts(config.api_base_url, config.config.allowed_hosts_extra)
     templates.check_destinations(template_files, config.api_base_url, allowed)
+    examples.check(template_files, config.api_base_url, allowed)
     return template_files
 
 

@@ -13,7 +13,7 @@ import stat
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from boto3.dynamodb.types import TypeSerializer
@@ -22,7 +22,11 @@ from generic_api_call.destinations import AllowList, check_origin
 from generic_api_call.errors import DestinationRefused, GenericApiCallError, InvalidTemplate, SecretNotAllowed
 from generic_api_call.render import check_syntax, template_destination
 from generic_api_call.template import SEEDED_FROM, Template, from_plain
+from testbed.deploy import contracts
 from testbed.errors import TestbedError
+
+if TYPE_CHECKING:
+    from mockapi.contract import Operation
 
 TEMPLATE_SUFFIXES = (".yaml", ".yml", ".json")
 # A template becomes one DynamoDB item (at most 400 KB); the rest of a file is comments. PyYAML
@@ -45,6 +49,8 @@ class TemplateFile:
     path: Path
     template: Template
     item: dict[str, Any]  # attribute-value form, ready for put_item
+    contract: Operation | None = None  # the operation its requests must conform to (contracts.py)
+    examples: tuple[dict[str, Any], ...] = ()  # params sets the seed renders and checks
 
     @property
     def key(self) -> tuple[str, str]:
@@ -98,7 +104,11 @@ def load_file(path: Path, folder: str | None = None) -> TemplateFile:
     if SEEDED_FROM in data:
         raise TemplateFileError(path, f"field '{SEEDED_FROM}' is written by the seed (the file an item came from): "
                                       "remove it from the file")
-    plain = {k: v for k, v in data.items() if k not in ("name", "method")}
+    try:
+        harness = contracts.read(data, str(data["method"]).upper(), path.parent)
+    except contracts.ContractFieldError as exc:
+        raise TemplateFileError(path, str(exc)) from exc
+    plain = {k: v for k, v in data.items() if k not in ("name", "method", *contracts.HARNESS_FIELDS)}
     plain["PK"], plain["SK"] = data["name"], data["method"]
     try:
         template = from_plain(plain)
@@ -117,7 +127,8 @@ def load_file(path: Path, folder: str | None = None) -> TemplateFile:
         item = to_item(item_data)
     except (DynamoDBRefusal, TypeError, ValueError, ArithmeticError) as exc:  # the serializer's own, as a backstop
         raise TemplateFileError(path, str(exc).replace("'PK'", "'name'").replace("'SK'", "'method'")) from exc
-    return TemplateFile(path=path, template=template, item=item)
+    return TemplateFile(path=path, template=template, item=item, contract=harness.contract,
+                        examples=harness.examples)
 
 
 def read_regular(path: Path) -> str:

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generic_api_call.destinations import AllowList
 from generic_api_call.errors import DestinationRefused, GenericApiCallError, UpstreamConnectionError
 from generic_api_call.handler import prepare_request
 from generic_api_call.template import Template
-from testbed.runs import masking
+from testbed.runs import contract_check, masking
 from testbed.runs.inert import inert
+
+if TYPE_CHECKING:
+    from mockapi.contract import Operation
 
 # What the traceparent of a dry run derives from (a real execution uses its ARN).
 DRY_RUN_EXECUTION_ID = "dry-run"
@@ -35,6 +38,13 @@ class DryRun:
     allowed: bool
     verdict: str  # the destination check's answer, in words
     error: str | None = None  # the error that would be the execution's Error/Cause
+    contract: str | None = None  # the contract check's answer, in words (None: the template has no contract)
+    contract_violations: tuple[str, ...] = ()  # `part.field: rule`, secrets masked
+
+    @property
+    def ok(self) -> bool:
+        """Would be sent, and conforms to its contract (if it has one)."""
+        return self.allowed and not self.contract_violations
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -53,6 +63,7 @@ def dry_run(
     allowed_hosts: str,
     secrets: Callable[[str], str],
     source: str,
+    contract: Operation | None = None,
 ) -> DryRun:
     label = f"{template.name} {template.method}"
     allow = AllowList.parse(allowed_hosts)
@@ -69,9 +80,10 @@ def dry_run(
         else:
             unresolved = None
     except DestinationRefused as exc:
-        return _not_sent(label, source, template, f"refused: {exc}", exc)
+        return _not_sent(label, source, template, f"refused: {exc}", exc, contract)
     except GenericApiCallError as exc:
-        return _not_sent(label, source, template, "not checked: the template did not render", exc)
+        return _not_sent(label, source, template, "not checked: the template did not render", exc, contract)
+    verdict_of_contract = None if contract is None else contract_check.check(contract, prepared)
     shown = prepared.masked()
     if prepared.target is not None:
         verdict = f"allowed: {prepared.target.host}:{prepared.target.port} connects to {prepared.target.address}"
@@ -86,11 +98,16 @@ def dry_run(
         body=shown["body"],
         allowed=True,
         verdict=verdict,
+        contract=None if verdict_of_contract is None else verdict_of_contract.text,
+        contract_violations=() if verdict_of_contract is None else verdict_of_contract.violations,
     )
 
 
-def _not_sent(label: str, source: str, template: Template, verdict: str, exc: Exception) -> DryRun:
-    return DryRun(label, source, template.method, "", {}, None, False, verdict, error=f"{type(exc).__name__}: {exc}")
+def _not_sent(label: str, source: str, template: Template, verdict: str, exc: Exception,
+              contract: Operation | None) -> DryRun:
+    unchecked = None if contract is None else f"not checked: no request to check ({contract_check.describe(contract)})"
+    return DryRun(label, source, template.method, "", {}, None, False, verdict, error=f"{type(exc).__name__}: {exc}",
+                  contract=unchecked)
 
 
 def render_text(result: DryRun) -> str:
@@ -99,10 +116,20 @@ def render_text(result: DryRun) -> str:
     lines = [f"# {result.template} (from {result.source})"]
     if result.error:
         lines += [f"# would fail before sending: {result.error}", f"# destination check: {result.verdict}"]
+        lines += _contract_lines(result)
         return inert("\n".join(lines))
     lines.append(f"{result.method} {result.url}")
     lines += [f"{name}: {value}" for name, value in result.headers.items()]
     if result.body is not None:
         lines += ["", result.body]
-    lines += ["", f"# destination check: {result.verdict}"]
+    lines += ["", f"# destination check: {result.verdict}", *_contract_lines(result)]
     return inert("\n".join(lines))
+
+
+def _contract_lines(result: DryRun) -> list[str]:
+    if result.contract is None:
+        return []
+    if not result.contract_violations:
+        return [f"# contract check: {result.contract}"]
+    head = result.contract.split(":", 1)[0]
+    return [f"# contract check: {head}:", *(f"#   {violation}" for violation in result.contract_violations)]

@@ -78,7 +78,7 @@ class EmbeddedStack(Stack):
                 self._check_port_free(self.mockapi_port, "TESTBED_MOCKAPI_PORT")
                 self.mockapi.start(
                     [sys.executable, "-m", "mockapi", "--host", "127.0.0.1", "--port", str(self.mockapi_port),
-                     "--stubs", str(settings.MOCKAPI_STUBS)],
+                     "--stubs", str(settings.MOCKAPI_STUBS), "--contracts", str(settings.CONTRACTS_DIR)],
                     dict(self.config.environ), settings.ROOT,
                 )
                 started.append(self.mockapi)

@@ -68,12 +68,13 @@ def test_a_write_dynamodb_refuses_writes_nothing(testbed, cleanups):
 def test_changed_template_is_updated_alone(testbed, tmp_path, cleanups):
     name = unique("tpl")
     cleanups.append(lambda: testbed.delete_template(name, "GET"))
-    for path in settings.TEMPLATES_DIR.iterdir():
-        shutil.copy(path, tmp_path)
-    target = tmp_path / f"{name}.GET.yaml"
+    templates = tmp_path / "templates"  # the shipped templates name ../contracts/api.yaml
+    shutil.copytree(settings.TEMPLATES_DIR, templates)
+    shutil.copytree(settings.CONTRACTS_DIR, tmp_path / "contracts")
+    target = templates / f"{name}.GET.yaml"
     target.write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/v1'\n")
     # Templates only: the docker backend's stack is deployed from the assembly in its image.
-    config = testbed.seed_config(templates_dir=tmp_path, templates_only=True)
+    config = testbed.seed_config(templates_dir=templates, templates_only=True)
 
     assert seed(config).changed == [f"template {name} GET: created ({target.name})"]
     target.write_text(f"name: {name}\nmethod: GET\nurl: '{{{{ base_url }}}}/v2'\n")

@@ -1,10 +1,12 @@
 """The mock API under test: one real server, a subprocess on a free port, for the session."""
 
+import contextlib
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,13 +17,20 @@ from tests.mockapi.support import REPO_ROOT, STARTUP_DEADLINE_S, MockApi, clean_
 
 @pytest.fixture(scope="session")
 def mock_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MockApi]:
+    with serve(tmp_path_factory.mktemp("mockapi")) as api:
+        yield api
+
+
+@contextlib.contextmanager
+def serve(directory: Path, *args: str) -> Iterator[MockApi]:
+    """A mock API subprocess on a free port, with extra command-line `args`, stopped afterwards."""
     port = free_port()
-    log_path = tmp_path_factory.mktemp("mockapi") / "server.log"
+    log_path = directory / "server.log"
     base_url = f"http://127.0.0.1:{port}"
     # Output goes to a file: a pipe nobody reads would eventually block the server.
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "mockapi", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "mockapi", "--host", "127.0.0.1", "--port", str(port), *args],
             cwd=REPO_ROOT,
             env=clean_env(),
             stdout=log,

@@ -1,0 +1,1 @@
+"""Contract check results of a test run: the pytest plugin and the contract report (issue 19)."""
