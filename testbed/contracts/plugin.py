@@ -100,7 +100,7 @@ def pytest_fixture_setup(
     fixturedef: pytest.FixtureDef[Any], request: pytest.FixtureRequest,
 ) -> Generator[None, Any, Any]:
     value = yield
-    if isinstance(value, Stack):
+    if isinstance(value, Stack) and value.has_mock_api:
         with contextlib.suppress(StackError, OSError, subprocess.CalledProcessError):
             endpoints = value.endpoints
             request.config.stash[_KEY].mockapis[endpoints.aws.rstrip("/")] = endpoints.mockapi

@@ -70,6 +70,7 @@ def check_api_base_url(url: str | None) -> str:
 
 class AwsStack(Stack):
     name = "aws"
+    has_mock_api = False  # the Lambda calls a user-given test API: no journal to read
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()

@@ -29,6 +29,8 @@ class Endpoints:
 class Stack(ABC):
     name: str
     config: Config  # set by each backend's __init__
+    # The stack runs our mock API, whose journal shows what the Lambda sent (not so on AWS).
+    has_mock_api: bool = True
 
     @property
     def target(self) -> aws.Target:

@@ -15,7 +15,7 @@ from testbed.deploy.contracts import HARNESS_FIELDS
 from testbed.deploy.templates import load_file
 from tests.unit.test_contract_check import EXPECTED, VIOLATIONS_DIR
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.needs_mockapi]  # reads the mock API journal
 # The dry run and the seed know the operation the template names; the mock API does not.
 HITS_NO_OPERATION = {"path_param_in_query.GET.yaml"}
 

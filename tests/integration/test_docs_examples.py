@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import io
 
+import pytest
+
 from tests.support import Testbed as Bed
 from tests.unit.test_docs_commands import PAGES, blocks
 
@@ -14,6 +16,7 @@ PRINTED_ENDPOINT = "http://127.0.0.1:4566"
 PRINTED_ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:ApiCallStateMachine"
 
 
+@pytest.mark.needs_mockapi  # the example calls get_status: the mock API's /status route
 def test_the_readme_python_example_runs(testbed: Bed) -> None:
     (example,) = list(blocks(README, {"python"}))
     assert PRINTED_ENDPOINT in example and PRINTED_ARN in example, "the example's endpoint or ARN changed"
