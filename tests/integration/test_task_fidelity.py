@@ -164,3 +164,15 @@ def test_the_workflows_history_is_awss(testbed):
         "ChoiceStateEntered", "ChoiceStateExited", "TaskStateEntered", "LambdaFunctionScheduled",
         "LambdaFunctionStarted", "LambdaFunctionSucceeded"]
     assert "TaskScheduled" not in types(result)[8:]
+
+
+def test_a_fail_state_without_error_fails_with_no_error_name(testbed, cleanups):
+    sfn = testbed.client("stepfunctions")
+    definition = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Cause": "no name"}}}
+    arn = sfn.create_state_machine(name=unique("fail"), definition=json.dumps(definition),
+                                   roleArn=PROBE_ROLE_ARN)["stateMachineArn"]
+    cleanups.append(functools.partial(sfn.delete_state_machine, stateMachineArn=arn))
+    result = executions.run(sfn, arn, {})
+
+    assert result.status == "FAILED" and result.cause == "no name"
+    assert result.error is None  # not States.Fail

@@ -15,6 +15,7 @@ from testbed.emulator.patches import (
     error_names,
     execution_input,
     execution_start,
+    fail_without_error,
     fast_shutdown,
     intrinsics,
     jsonpath_engine,
@@ -37,7 +38,7 @@ from testbed.emulator.patches import (
 PATCHES = (
     execution_start, thread_reuse, execution_input, test_state_retry, worker_reuse, error_names,
     worker_updates, fast_shutdown, lambda_isolation, log_drain, bytecode_cache, content_types,
-    task_history, lambda_invoke,
+    task_history, lambda_invoke, fail_without_error,
     terminal_errors, jsonpath_engine, jsonpath_required, choice_rules, intrinsics, payload_limit, dynamodb_task,
 )
 
