@@ -72,6 +72,15 @@ def test_a_lambda_arn_task_records_lambda_function_events(testbed, make_function
     assert json.loads(details(result, "LambdaFunctionSucceeded")["output"]) == {"n": 1}
 
 
+def test_a_result_that_does_not_process_fails_the_state_not_the_lambda(testbed, make_function, run_task):
+    # The Lambda succeeded; its OutputPath names nothing: States.Runtime, and no LambdaFunctionFailed.
+    result = run_task({"Resource": function_arn(testbed, make_function(ECHO)), "OutputPath": "$.nothing"}, {})
+
+    assert result.error == "States.Runtime"
+    assert types(result)[2:] == ["LambdaFunctionScheduled", "LambdaFunctionStarted", "LambdaFunctionSucceeded",
+                                 "ExecutionFailed"]
+
+
 def test_a_failed_lambda_arn_task_has_the_runtimes_cause(testbed, make_function, run_task):
     result = run_task({"Resource": function_arn(testbed, make_function(RAISES))}, {})
 

@@ -10,6 +10,8 @@ Resource. AWS records (the parity cases, `make parity`):
 - a service integration (`arn:aws:states:::dynamodb:getItem`, `lambda:invoke`, `aws-sdk:...`):
   `TaskScheduled` (resourceType `dynamodb`, resource `getItem`, region, parameters),
   `TaskStarted`, then `TaskSucceeded` | `TaskFailed` | `TaskTimedOut`.
+A failure before the attempt is scheduled (its JSONata Arguments) or after its result came
+back (ResultSelector, ResultPath, OutputPath) records no failed-task event, as on AWS.
 Activities keep upstream's events. The three `_add_event` calls of `_execute_task` become
 calls of the functions below; what the state computes is unchanged.
 """
@@ -29,14 +31,24 @@ UPSTREAM = {
         "b1db143ccd21809d3aa32e79439b7971c7af7b50dcee5533ed2cce923742ac6a",
 }
 _INDENT = " " * 12
+# `task_result` tells the failure handler how far the attempt got: not scheduled (its input failed
+# to evaluate), running, or done (its result failed to process: ResultSelector, ResultPath...).
 EDITS = (
+    ('''        try:
+            if query_language == "JSONata":
+                effective = _apply_jsonata_arguments(state_def, raw_input, ctx)
+''', '''        task_result = _testbed_not_scheduled
+        try:
+            if query_language == "JSONata":
+                effective = _apply_jsonata_arguments(state_def, raw_input, ctx)
+'''),
     (f'''{_INDENT}_add_event(execution, "TaskScheduled", {{
 {_INDENT}    "taskScheduledEventDetails": {{
 {_INDENT}        "resourceType": "lambda" if "lambda" in resource else "states",
 {_INDENT}        "resource": resource,
 {_INDENT}    }},
 {_INDENT}}})
-''', f"{_INDENT}_testbed_task_scheduled(execution, resource, effective, state_def)\n"),
+''', f"{_INDENT}task_result = _testbed_task_scheduled(execution, resource, effective, state_def)\n"),
     (f'''{_INDENT}_add_event(execution, "TaskSucceeded", {{
 {_INDENT}    "taskSucceededEventDetails": {{
 {_INDENT}        "output": json.dumps(task_result),
@@ -50,9 +62,10 @@ EDITS = (
 {_INDENT}        "resource": resource,
 {_INDENT}    }},
 {_INDENT}}})
-''', f"{_INDENT}_testbed_task_failed(execution, resource, err)\n"),
+''', f"{_INDENT}_testbed_task_failed(execution, resource, err, task_result)\n"),
 )
 TIMEOUT = "States.Timeout"
+NOT_SCHEDULED, RUNNING = object(), object()  # how far an attempt got, when it has no result
 INTEGRATION = "arn:aws:states:::"
 
 
@@ -111,18 +124,23 @@ def failed(resource: str, error: str, cause: str) -> tuple[str, dict]:
 def apply() -> None:
     from ministack.services import stepfunctions
 
-    def task_scheduled(execution: Any, resource: str, effective: Any, state_def: dict[str, Any]) -> None:
+    def task_scheduled(execution: Any, resource: str, effective: Any, state_def: dict[str, Any]) -> object:
         for kind, details in scheduled(resource, effective, state_def, stepfunctions.get_region()):
             stepfunctions._add_event(execution, kind, details)
+        return RUNNING
 
     def task_succeeded(execution: Any, resource: str, result: Any) -> None:
         stepfunctions._add_event(execution, *succeeded(resource, result))
 
-    def task_failed(execution: Any, resource: str, err: Any) -> None:
-        stepfunctions._add_event(execution, *failed(resource, err.error, err.cause))
+    def task_failed(execution: Any, resource: str, err: Any, progress: Any) -> None:
+        # Only a running attempt fails as a task: on AWS an input that does not evaluate, or a
+        # result that does not process, fails the state with no Task/LambdaFunction event.
+        if progress is RUNNING:
+            stepfunctions._add_event(execution, *failed(resource, err.error, err.cause))
 
     stepfunctions._testbed_task_scheduled = task_scheduled
     stepfunctions._testbed_task_succeeded = task_succeeded
     stepfunctions._testbed_task_failed = task_failed
+    stepfunctions._testbed_not_scheduled = NOT_SCHEDULED
     for old, new in EDITS:
         patch_function_source(stepfunctions, "_execute_task", old, new, f"{NAME}:{old.split(chr(34))[1]}")
