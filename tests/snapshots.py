@@ -42,7 +42,10 @@ from tests.support import UNIQUE_ID, Testbed
 TRANSPORT_HEADERS = frozenset({"host", "connection", "accept-encoding", "user-agent", "content-length"})
 # Keys whose values change on every run: replaced wherever they appear (outputs echo them).
 VOLATILE_KEYS = {"Date": "<http-date>", "Content-Length": "<content-length>", "Server": "<server>",
-                 "elapsedMs": "<duration-ms>"}
+                 "elapsedMs": "<duration-ms>",
+                 # A Lambda error's Cause (AWS's runtime JSON): the invocation's id, and a stack whose
+                 # paths and line numbers follow the code, not the behaviour.
+                 "requestId": "<request-id>", "stackTrace": "<stack-trace>"}
 _PARENT_ID = re.compile(r"(00-<trace-id>-)[0-9a-f]{16}(-0[01])")
 _ARN_REGION_ACCOUNT = re.compile(r"\b(arn:aws[a-z-]*:[a-z0-9-]+):[a-z0-9-]*:\d{12}:")
 _CLIENT_VERSION = re.compile(r"\bpython-requests/[0-9.]+")

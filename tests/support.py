@@ -99,7 +99,7 @@ def unique(prefix: str) -> str:
 
 def lambda_attempts(result: executions.ExecutionResult) -> int:
     """How many times the Lambda task ran (first try + retries)."""
-    return len(result.events("LambdaFunctionScheduled")) or len(result.events("TaskScheduled")) - 1
+    return len(result.events("LambdaFunctionScheduled"))  # a Lambda ARN task, as AWS records it
 
 
 def error_message(result: executions.ExecutionResult) -> str:

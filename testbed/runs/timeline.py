@@ -214,10 +214,10 @@ def _attempts(history: list[dict[str, Any]], start: datetime) -> list[Attempt]:
 
 
 def _is_lambda(event: dict[str, Any]) -> bool:
-    details = event.get("taskScheduledEventDetails")
-    if details is None:
-        return event["type"] == "LambdaFunctionScheduled"
-    return details.get("resourceType") == "lambda" or ":lambda:" in details.get("resource", "")
+    """An attempt of a Lambda: a Task on a Lambda ARN, or the lambda:invoke integration."""
+    if event["type"] == "LambdaFunctionScheduled":
+        return True
+    return (event.get("taskScheduledEventDetails") or {}).get("resourceType") == "lambda"
 
 
 def _cause_text(cause: str | None) -> str | None:

@@ -26,26 +26,31 @@ def entered(name: str, kind: str, data: Any = None) -> dict[str, Any]:
 
 
 def failed(error: str) -> dict[str, Any]:
-    return {"type": "TaskFailed", "taskFailedEventDetails": {"error": error, "cause": "..."}}
+    return {"type": "LambdaFunctionFailed", "lambdaFunctionFailedEventDetails": {"error": error, "cause": "..."}}
 
 
-SCHEDULED = {"type": "TaskScheduled", "taskScheduledEventDetails": {"resourceType": "lambda"}}
-SUCCEEDED = {"type": "TaskSucceeded", "taskSucceededEventDetails": {}}
+# As AWS records them: getItem is a service integration, InvokeLambdaToCallAPI a Lambda ARN.
+GET_ITEM = [{"type": "TaskScheduled", "taskScheduledEventDetails": {"resourceType": "dynamodb", "resource": "getItem"}},
+            {"type": "TaskStarted", "taskStartedEventDetails": {"resourceType": "dynamodb", "resource": "getItem"}},
+            {"type": "TaskSucceeded", "taskSucceededEventDetails": {"resourceType": "dynamodb", "resource": "getItem"}}]
+SCHEDULED = [{"type": "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails": {"resource": "arn:fn"}},
+             {"type": "LambdaFunctionStarted"}]
+SUCCEEDED = {"type": "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails": {"output": "{}"}}
 FOUND = {"template": {"Item": {"PK": {"S": "x"}}}}
 
 # A success, and an upstream fault retried once then caught.
 SUCCESS_HISTORY = [
-    entered("FetchTemplateFromDynamoDB", "Task"), SCHEDULED, SUCCEEDED,
+    entered("FetchTemplateFromDynamoDB", "Task"), *GET_ITEM,
     entered("CheckTemplateExists", "Choice", FOUND),
-    entered("InvokeLambdaToCallAPI", "Task"), SCHEDULED, SUCCEEDED,
+    entered("InvokeLambdaToCallAPI", "Task"), *SCHEDULED, SUCCEEDED,
     entered("ChoiceState", "Choice", {**FOUND, "apiResponse": {"statusCode": 200}}),
     entered("Success", "Succeed"),
 ]
 CAUGHT_HISTORY = [
-    entered("FetchTemplateFromDynamoDB", "Task"), SCHEDULED, SUCCEEDED,
+    entered("FetchTemplateFromDynamoDB", "Task"), *GET_ITEM,
     entered("CheckTemplateExists", "Choice", FOUND),
-    entered("InvokeLambdaToCallAPI", "Task"), SCHEDULED, failed("UpstreamTimeout"),
-    SCHEDULED, failed("InvalidTemplate"),
+    entered("InvokeLambdaToCallAPI", "Task"), *SCHEDULED, failed("UpstreamTimeout"),
+    *SCHEDULED, failed("InvalidTemplate"),
     entered("HandleFailure", "Fail"),
 ]
 

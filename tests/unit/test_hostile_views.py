@@ -57,8 +57,10 @@ def hostile_timeline(text: str) -> Timeline:
     history = [
         event(0, "ExecutionStarted"),
         entered(1, "Task", text),
-        event(2, "TaskScheduled", taskScheduledEventDetails={"resourceType": "lambda", "resource": "x:lambda:y"}),
-        event(3, "TaskFailed", taskFailedEventDetails={"error": text, "cause": json.dumps({"errorMessage": text})}),
+        event(2, "LambdaFunctionScheduled", lambdaFunctionScheduledEventDetails={"resource": "x:lambda:y"}),
+        event(2, "LambdaFunctionStarted"),
+        event(3, "LambdaFunctionFailed",
+              lambdaFunctionFailedEventDetails={"error": text, "cause": json.dumps({"errorMessage": text})}),
         event(4, "ExecutionFailed"),
     ]
     described = {**DESCRIBED, "name": text, "status": "FAILED", "error": text, "cause": text,

@@ -105,6 +105,12 @@ def test_placeholders_wildcards_volatile_keys_and_dates_match_what_differs_by_na
     assert categories({"output": {"StartTime": "date"}}, {"output": {"StartTime": "yesterday"}}) == ["output"]
 
 
+def test_a_masked_table_name_matches_a_table_name_only():
+    expected = {"cause": "Value '/<test-table>' at 'tableName' failed"}
+    assert categories(expected, {"cause": "Value '/invalid_table_1a2b' at 'tableName' failed"}) == []
+    assert categories(expected, {"cause": "Value '/two words' at 'tableName' failed"}) == ["cause-text"]
+
+
 def test_baseline_holds_hashes_and_judges_only_the_cases_that_ran(tmp_path):
     a, b, c = "area/x.py::T::a", "area/x.py::T::b", "area/x.py::T::c"
     path = tmp_path / "baseline.txt"

@@ -36,22 +36,26 @@ def exited(ms: int, kind: str, name: str) -> dict[str, Any]:
     return event(ms, f"{kind}StateExited", stateExitedEventDetails={"name": name})
 
 
-def scheduled(ms: int) -> dict[str, Any]:
-    return event(ms, "TaskScheduled", taskScheduledEventDetails={"resourceType": "lambda", "resource": LAMBDA})
+def scheduled(ms: int) -> list[dict[str, Any]]:
+    """A Lambda ARN task's attempt opens as AWS records it: scheduled, then started."""
+    details = {"resource": LAMBDA, "input": "{}"}
+    return [event(ms, "LambdaFunctionScheduled", lambdaFunctionScheduledEventDetails=details),
+            event(ms, "LambdaFunctionStarted")]
 
 
 def failed(ms: int) -> dict[str, Any]:
     cause = json.dumps({"errorMessage": "GET http://api/status/503 answered HTTP 503",
-                        "errorType": "UpstreamUnavailable"})
-    return event(ms, "TaskFailed", taskFailedEventDetails={"error": "UpstreamUnavailable", "cause": cause})
+                        "errorType": "UpstreamUnavailable", "requestId": "r-1", "stackTrace": []})
+    return event(ms, "LambdaFunctionFailed",
+                 lambdaFunctionFailedEventDetails={"error": "UpstreamUnavailable", "cause": cause})
 
 
 FAILING_HISTORY = [
     event(0, "ExecutionStarted"),
     entered(150, "Task", "InvokeLambdaToCallAPI"),
-    scheduled(150), failed(250),
-    scheduled(1250), failed(1400),
-    scheduled(3400), failed(3500),
+    *scheduled(150), failed(250),
+    *scheduled(1250), failed(1400),
+    *scheduled(3400), failed(3500),
     exited(3500, "Task", "InvokeLambdaToCallAPI"),
     entered(3501, "Fail", "HandleFailure"),
     event(3502, "ExecutionFailed"),
@@ -74,6 +78,27 @@ def test_every_attempt_has_its_error_and_the_backoff_before_the_next() -> None:
     assert [(s.name, s.start_ms, s.duration_ms) for s in timeline.states] == [
         ("InvokeLambdaToCallAPI", 150, 3350), ("HandleFailure", 3501, None)]
     assert (timeline.template, timeline.method, timeline.duration_ms) == ("get_status", "GET", 3502)
+
+
+def test_attempts_are_read_from_the_history_aws_records() -> None:
+    # getItem (a service integration) is no Lambda attempt; lambda:invoke and a Lambda ARN are.
+    def task(ms: int, kind: str, resource: str, outcome: str) -> list[dict[str, Any]]:
+        named = {"resourceType": kind, "resource": resource}
+        return [event(ms, "TaskScheduled", taskScheduledEventDetails={**named, "parameters": "{}"}),
+                event(ms, "TaskStarted", taskStartedEventDetails=named),
+                event(ms + 10, f"Task{outcome}", **{f"task{outcome}EventDetails": named})]
+
+    history = [
+        event(0, "ExecutionStarted"),
+        entered(1, "Task", "FetchTemplateFromDynamoDB"), *task(1, "dynamodb", "getItem", "Succeeded"),
+        entered(20, "Task", "Invoke"), *task(20, "lambda", "invoke", "TimedOut"),
+        entered(40, "Task", "InvokeLambdaToCallAPI"), *scheduled(40),
+        event(90, "LambdaFunctionSucceeded", lambdaFunctionSucceededEventDetails={"output": "{}"}),
+        event(95, "ExecutionSucceeded"),
+    ]
+    timeline = build({**DESCRIBED, "status": "SUCCEEDED"}, history, "t" * 32, [], [])
+    assert [(a.state, a.start_ms, a.duration_ms, a.outcome) for a in timeline.attempts] == [
+        ("Invoke", 20, 10, "timed out"), ("InvokeLambdaToCallAPI", 40, 50, "succeeded")]
 
 
 def test_journal_entries_become_masked_exchanges() -> None:

@@ -11,16 +11,20 @@ from testbed.emulator.patches import (
     bytecode_cache,
     choice_rules,
     content_types,
+    dynamodb_task,
     error_names,
     execution_input,
     execution_start,
+    fail_without_error,
     fast_shutdown,
     intrinsics,
     jsonpath_engine,
     jsonpath_required,
+    lambda_invoke,
     lambda_isolation,
     log_drain,
     payload_limit,
+    task_history,
     terminal_errors,
     test_state_retry,
     thread_reuse,
@@ -34,7 +38,8 @@ from testbed.emulator.patches import (
 PATCHES = (
     execution_start, thread_reuse, execution_input, test_state_retry, worker_reuse, error_names,
     worker_updates, fast_shutdown, lambda_isolation, log_drain, bytecode_cache, content_types,
-    terminal_errors, jsonpath_engine, jsonpath_required, choice_rules, intrinsics, payload_limit,
+    task_history, lambda_invoke, fail_without_error,
+    terminal_errors, jsonpath_engine, jsonpath_required, choice_rules, intrinsics, payload_limit, dynamodb_task,
 )
 
 

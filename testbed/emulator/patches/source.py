@@ -16,6 +16,9 @@ from types import FunctionType
 from typing import Any
 
 PATCHED_MARK = "__testbed_patch__"
+# (code, text) of a source-patched function; functools.wraps copies it onto a wrapper, whose
+# own code then differs, which is how a wrapper is told apart.
+EDITED_SOURCE = "__testbed_source__"
 
 
 class PatchError(RuntimeError):
@@ -45,6 +48,8 @@ def patch_function_source(owner: Any, name: str, old: str, new: str, patch_name:
     The function is compiled in its module's own namespace, so it sees what upstream's sees;
     callers that look it up by name (as MiniStack's own code does) get the patched version.
     Applying twice is a no-op, also when another patch has wrapped the function since.
+    Edits of one function by several patches add up (each starts from the text the last one
+    left); an edit on top of a wrapper is refused, as recompiling would drop the wrapper.
     """
     original = getattr(owner, name)
     layer = original
@@ -55,12 +60,20 @@ def patch_function_source(owner: Any, name: str, old: str, new: str, patch_name:
     if not isinstance(original, FunctionType):
         raise PatchError(f"{owner.__name__}.{name} is not a plain function any more")
     where = f"{original.__module__}.{original.__qualname__}"
-    source = replace_once(textwrap.dedent(inspect.getsource(original)), old, new, where)
+    code, edited = getattr(original, EDITED_SOURCE, (None, None))
+    if code is not original.__code__:
+        edited = None
+    if edited is None and hasattr(original, "__wrapped__"):
+        raise PatchError(f"{where} is wrapped by patch {getattr(original, PATCHED_MARK, '?')!r}; "
+                         f"apply {patch_name!r} before it (the order of testbed.emulator.patches.PATCHES)")
+    text = edited if edited is not None else textwrap.dedent(inspect.getsource(original))
+    source = replace_once(text, old, new, where)
     code = compile(source, inspect.getsourcefile(original) or where, "exec")
     namespace: dict[str, Any] = {}
     exec(code, original.__globals__, namespace)  # upstream source with one checked edit
     patched = namespace[name]
     setattr(patched, PATCHED_MARK, patch_name)
+    setattr(patched, EDITED_SOURCE, (patched.__code__, source))
     patched.__wrapped__ = original
     patched.__qualname__ = original.__qualname__
     setattr(owner, name, patched)
