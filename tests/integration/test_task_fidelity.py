@@ -163,6 +163,7 @@ def test_dynamodb_task_errors_are_named_and_worded_as_the_sdks(run_task, paramet
                                    "Request ID: ")
 
 
+@pytest.mark.needs_mockapi  # get_user calls the mock API's /users route
 def test_the_workflows_history_is_awss(testbed):
     # getItem is a service integration (TaskStarted), InvokeLambdaToCallAPI a Lambda ARN.
     result = testbed.run("get_user", "GET", {"user_id": unique("user")})
