@@ -1,0 +1,140 @@
+"""The recorder: while recording, requests the filters select are proxied to the target and kept, scrubbed.
+
+Status as WireMock's: NeverStarted, Recording, Stopped. Only targets the mock API was started
+with (`--record-target`, env MOCKAPI_RECORD_TARGETS) may be recorded: whoever reaches the admin
+API must not be able to turn the mock into a proxy to anywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+
+from mockapi.capture import CapturedRequest
+from mockapi.exchange import Exchange
+from mockapi.har import har_log
+from mockapi.journal import Journal
+from mockapi.limits import MAX_RECORDED_EXCHANGES
+from mockapi.recording.builder import build_mappings
+from mockapi.recording.proxy import ProxyError, forward
+from mockapi.recording.scrub import Scrubber
+from mockapi.recording.spec import RecordSpec
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class RecordingError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _origin(url: str) -> tuple[str, str, str]:
+    parts = urlsplit(url)
+    port = parts.port if parts.port is not None else _DEFAULT_PORTS.get(parts.scheme, 0)
+    return parts.scheme, (parts.hostname or "").lower(), str(port)
+
+
+def target_allowed(target: str, allowed: Sequence[str]) -> bool:
+    """`allowed` holds origins (scheme://host[:port]); `:*` allows any port of that host."""
+    scheme, host, port = _origin(target)
+    for entry in allowed:
+        any_port = entry.endswith(":*")
+        a_scheme, a_host, a_port = _origin(entry[:-2] if any_port else entry)
+        if (scheme, host) == (a_scheme, a_host) and (any_port or port == a_port):
+            return True
+    return False
+
+
+def scrub_captured(captured: CapturedRequest, scrubber: Scrubber) -> CapturedRequest:
+    """The request as the journal may keep it."""
+    raw_path, _, raw_query = scrubber.url(f"{captured.raw_path}?{captured.raw_query}").partition("?")
+    body = scrubber.body(captured.body) if captured.body else ""
+    return dataclasses.replace(
+        captured, path=unquote(raw_path), raw_path=raw_path, raw_query=raw_query, query=parse_qs(raw_query),
+        headers=dict(scrubber.header_pairs(captured.headers.items())), body=body,
+        json=scrubber.data(captured.json) if captured.json is not None else None,
+    )
+
+
+class Recorder:
+    def __init__(self, allowed_targets: Sequence[str]) -> None:
+        self.allowed_targets = tuple(allowed_targets)
+        self.status = "NeverStarted"
+        self.spec = RecordSpec()
+        self.exchanges: list[Exchange] = []
+        self._session: aiohttp.ClientSession | None = None
+
+    def start(self, spec: RecordSpec) -> None:
+        assert spec.target is not None  # parse_spec(needs_target=True)
+        if self.status == "Recording":
+            raise RecordingError(409, "already recording: POST /__admin/recordings/stop first")
+        if not target_allowed(spec.target, self.allowed_targets):
+            allowed = ", ".join(self.allowed_targets) or "none"
+            raise RecordingError(403, f"target {spec.target} is not allowed (allowed: {allowed}); start the mock "
+                                      f"API with --record-target {spec.target} (env MOCKAPI_RECORD_TARGETS)")
+        self.spec, self.exchanges, self.status = spec, [], "Recording"
+
+    def stop(self) -> list[dict[str, Any]]:
+        if self.status != "Recording":
+            raise RecordingError(400, "not recording: POST /__admin/recordings/start first")
+        self.status = "Stopped"
+        return self.mappings(self.spec)
+
+    def mappings(self, spec: RecordSpec) -> list[dict[str, Any]]:
+        chosen = [e for e in self.exchanges if spec.selects(e.method, e.path)]
+        return build_mappings(chosen, spec)[0]
+
+    def har(self) -> dict[str, Any]:
+        return har_log(self.exchanges, build_mappings(self.exchanges, self.spec)[1])
+
+    def proxies(self, captured: CapturedRequest) -> bool:
+        return self.status == "Recording" and self.spec.selects(captured.method, captured.raw_path)
+
+    async def handle(self, request: web.Request, captured: CapturedRequest, journal: Journal) -> web.Response:
+        """Forward, keep the exchange scrubbed, journal it scrubbed, answer what the target answered."""
+        started = time.monotonic()
+        scrubber = self.spec.scrubber
+        entry = journal.record(scrub_captured(captured, scrubber), None)
+        entry["proxiedTo"] = self.spec.target
+        if captured.body_truncated:
+            return self._fail(entry, journal, started, 413, "the request body is larger than the mock API keeps "
+                                                             "(CAPTURED_BODY_BYTES); it cannot be recorded")
+        if len(self.exchanges) >= MAX_RECORDED_EXCHANGES:
+            return self._fail(entry, journal, started, 507, f"{MAX_RECORDED_EXCHANGES} exchanges recorded "
+                                                             "(MAX_RECORDED_EXCHANGES): stop, then record again")
+        try:
+            exchange = await forward(self._client(), self.spec.target or "", captured, captured.body.encode())
+        except ProxyError as exc:
+            return self._fail(entry, journal, started, 502, str(exc))
+        kept = scrubber.exchange(exchange)
+        self.exchanges.append(kept)
+        journal.record_response(entry, kept.status, dict(kept.response_headers), kept.response_body,
+                                (time.monotonic() - started) * 1000)
+        # The client gets the target's answer as is: the Lambda must see what it would in production.
+        return web.Response(status=exchange.status, headers=CIMultiDict(exchange.response_headers),
+                            body=exchange.response_body)
+
+    @staticmethod
+    def _fail(entry: dict[str, Any], journal: Journal, started: float, status: int, message: str) -> web.Response:
+        response = web.json_response({"error": f"recording proxy: {message}"}, status=status)
+        journal.record_response(entry, status, {}, response.body if isinstance(response.body, bytes) else b"",
+                                (time.monotonic() - started) * 1000)
+        return response
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            # No cookie jar: a Set-Cookie from the target must not ride along on the next request.
+            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
