@@ -8,6 +8,7 @@ API must not be able to turn the mock into a proxy to anywhere.
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -60,8 +61,16 @@ def scrub_captured(captured: CapturedRequest, scrubber: Scrubber) -> CapturedReq
     return dataclasses.replace(
         captured, path=unquote(raw_path), raw_path=raw_path, raw_query=raw_query, query=parse_qs(raw_query),
         headers=dict(scrubber.header_pairs(captured.headers.items())), body=body,
-        json=scrubber.data(captured.json) if captured.json is not None else None,
+        json=json.loads(body) if captured.json is not None else None,
     )
+
+
+def _request_only(captured: CapturedRequest) -> Exchange:
+    """The request as an exchange with no answer yet (what the scrubber learns from before forwarding)."""
+    url = f"{captured.raw_path}?{captured.raw_query}" if captured.raw_query else captured.raw_path
+    return Exchange(target="", method=captured.method, url=url, request_headers=tuple(captured.headers.items()),
+                    request_body=captured.body, status=0, response_headers=(), response_body=b"", started="",
+                    elapsed_ms=0.0)
 
 
 class Recorder:
@@ -101,7 +110,7 @@ class Recorder:
     async def handle(self, request: web.Request, captured: CapturedRequest, journal: Journal) -> web.Response:
         """Forward, keep the exchange scrubbed, journal it scrubbed, answer what the target answered."""
         started = time.monotonic()
-        scrubber = self.spec.scrubber
+        scrubber = self._learn(_request_only(captured))
         entry = journal.record(scrub_captured(captured, scrubber), None)
         entry["proxiedTo"] = self.spec.target
         if captured.body_truncated:
@@ -114,6 +123,7 @@ class Recorder:
             exchange = await forward(self._client(), self.spec.target or "", captured, captured.body.encode())
         except ProxyError as exc:
             return self._fail(entry, journal, started, 502, str(exc))
+        scrubber = self._learn(exchange)
         kept = scrubber.exchange(exchange)
         self.exchanges.append(kept)
         journal.record_response(entry, kept.status, dict(kept.response_headers), kept.response_body,
@@ -121,6 +131,12 @@ class Recorder:
         # The client gets the target's answer as is: the Lambda must see what it would in production.
         return web.Response(status=exchange.status, headers=CIMultiDict(exchange.response_headers),
                             body=exchange.response_body)
+
+    def _learn(self, exchange: Exchange) -> Scrubber:
+        """Values taken out by name are taken out everywhere, in this exchange and those after it."""
+        scrubber = self.spec.scrubber.learn(exchange)
+        self.spec = dataclasses.replace(self.spec, scrubber=scrubber)
+        return scrubber
 
     @staticmethod
     def _fail(entry: dict[str, Any], journal: Journal, started: float, status: int, message: str) -> web.Response:

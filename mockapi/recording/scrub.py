@@ -86,6 +86,22 @@ class Scrubber:
             return PLACEHOLDER  # a digits-only secret sent as a JSON number
         return value
 
+    def learn(self, exchange: Exchange) -> Scrubber:
+        """This scrubber, also knowing the values it will take out of `exchange` by name (credential
+        headers, JSON paths, query parameters): an upstream that echoes one elsewhere (a body that
+        repeats the password it was sent, a token handed back) has it scrubbed there too."""
+        found: set[str] = set()
+        for name, value in (*exchange.request_headers, *exchange.response_headers):
+            if name.lower() in self.headers:
+                found.update(_credential_parts(value))
+        found.update(value for name, value in exchange.query if name in self.query_parameters)
+        for text in (exchange.request_body, exchange.response_body.decode("utf-8", errors="replace")):
+            found.update(_values_at(text, self.json_paths))
+        new = {value for value in found if len(value) >= MIN_VALUE_CHARS} - set(self.values)
+        if not new:
+            return self
+        return replace(self, values=tuple(sorted({*self.values, *new}, key=len, reverse=True)))
+
     def exchange(self, exchange: Exchange) -> Exchange:
         return replace(
             exchange,
@@ -95,6 +111,45 @@ class Scrubber:
             response_headers=self.header_pairs(exchange.response_headers),
             response_body=self.body_bytes(exchange.response_body),
         )
+
+
+def _credential_parts(value: str) -> set[str]:
+    """A credential header's value, and its parts: `Bearer <token>`, `a=1; b=2` cookies."""
+    parts = {value.strip()}
+    scheme, _, rest = value.strip().partition(" ")
+    if rest and scheme.isalpha():
+        parts.add(rest.strip())
+    for pair in value.split(";"):
+        _name, equals, cookie = pair.partition("=")
+        if equals and cookie.strip():
+            parts.add(cookie.strip())
+    return parts
+
+
+def _values_at(text: str, paths: tuple[tuple[str | int, ...], ...]) -> set[str]:
+    if not paths or not text.strip():
+        return set()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return set()
+    found: set[str] = set()
+    for steps in paths:
+        pending: list[tuple[Any, tuple[str | int, ...]]] = [(data, steps)]
+        while pending:
+            item, rest = pending.pop()
+            if not rest:
+                if isinstance(item, str | int | float) and not isinstance(item, bool):
+                    found.add(str(item))
+                continue
+            step = rest[0]
+            if isinstance(item, dict) and isinstance(step, str) and step in item:
+                pending.append((item[step], rest[1:]))
+            elif isinstance(item, list) and step == "*":
+                pending.extend((child, rest[1:]) for child in item)
+            elif isinstance(item, list) and isinstance(step, int) and step < len(item):
+                pending.append((item[step], rest[1:]))
+    return found
 
 
 def _replace_at(data: Any, steps: tuple[str | int, ...]) -> Any:
