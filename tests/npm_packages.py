@@ -69,3 +69,10 @@ def unpacked(name: str, config: Config | None = None) -> Path:
         shutil.rmtree(target, ignore_errors=True)
         staging.rename(target)
         return target / "package"
+
+
+if __name__ == "__main__":  # .ci/run: `python -m tests.npm_packages wiremock har-schema` before the tests
+    import sys
+
+    for package in sys.argv[1:] or json.loads(PINS.read_text()).keys() - {"_comment"}:
+        print(unpacked(package))

@@ -149,7 +149,8 @@ def build_mappings(exchanges: Sequence[Exchange], spec: RecordSpec) -> tuple[lis
             members = members[:1]
         first = exchanges[members[0]]
         name = mapping_name(first)
-        scenario = f"scenario-{number}-{name}" if len(members) > 1 else None
+        # WireMock's recorder names scenarios so: scenario-1-api-counter.
+        scenario = f"scenario-{number}-{name.replace('_', '-')}" if len(members) > 1 else None
         for step, index in enumerate(members, start=1):
             mapping_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{key}#{step}"))
             found: dict[str, Any] = {"id": mapping_id, "name": name, "request": patterns[index],

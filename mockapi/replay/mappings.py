@@ -64,8 +64,12 @@ def parse_mapping(value: object, where: str = "", files_dir: Path | None = None)
     check_depth(obj, where)
     reject_unknown(obj, _MAPPING_KEYS, where)
     mapping_id = obj.get("id") or obj.get("uuid") or str(uuid.uuid4())
-    if not isinstance(mapping_id, str):
-        raise StubError(join(where, "id"), "must be a string")
+    try:
+        mapping_id = str(uuid.UUID(mapping_id))
+    except (TypeError, ValueError, AttributeError):
+        # WireMock refuses to start on a mapping whose id is not a UUID: refuse it here too.
+        raise StubError(join(where, "id"), f"{mapping_id!r} is not a UUID (WireMock reads no other ids); "
+                                           "put a readable label in `name`") from None
     if "request" not in obj or "response" not in obj:
         raise StubError(where or "mapping", "needs request and response")
     scenario = {key: _optional_text(obj, key, where)
@@ -116,7 +120,8 @@ def _body(obj: Mapping[str, Any], key: str | None, where: str, files_dir: Path |
     value = obj[key]
     field = join(where, key)
     if key == "jsonBody":
-        return json.dumps(value, ensure_ascii=False).encode(), "application/json"
+        # Compact, as WireMock serves a jsonBody: the same mapping answers the same bytes in both.
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(), "application/json"
     if not isinstance(value, str):
         raise StubError(field, "must be a string")
     if key == "body":

@@ -101,6 +101,44 @@ class ValueMatcher:
         return json_distance(self.expected, parsed, self.ignore_extra_elements, self.ignore_array_order)
 
 
+@dataclass(frozen=True)
+class MultiValueMatcher:
+    """WireMock's {"hasExactly": [m, ...]} (every value, one matcher each) or {"includes": [m, ...]}
+    for a repeated query parameter or header; WireMock's recorder writes hasExactly."""
+
+    operator: str
+    matchers: tuple[ValueMatcher, ...]
+
+    @property
+    def describe(self) -> str:
+        return f"[{self.operator}] " + ", ".join(m.describe for m in self.matchers)
+
+    def accepts_values(self, values: list[str]) -> bool:
+        unused = list(values)
+        for matcher in self.matchers:
+            found = next((i for i, value in enumerate(unused) if matcher.accepts(value)), None)
+            if found is None:
+                return False
+            unused.pop(found)
+        return not (self.operator == "hasExactly" and unused)
+
+    def distance_values(self, values: list[str]) -> float:
+        if self.accepts_values(values):
+            return 0.0
+        return max(min((m.distance(v) for v in values), default=1.0) for m in self.matchers) or 1.0
+
+
+def parse_multi_matcher(value: object, where: str) -> ValueMatcher | MultiValueMatcher:
+    """A query parameter's or header's matcher: a single one, or hasExactly/includes of several."""
+    if isinstance(value, Mapping) and len(value) == 1 and next(iter(value)) in ("hasExactly", "includes"):
+        operator, items = next(iter(value.items()))
+        if not isinstance(items, list) or not items:
+            raise StubError(join(where, operator), "must be a non-empty list of matcher objects")
+        return MultiValueMatcher(operator, tuple(parse_matcher(item, f"{join(where, operator)}[{index}]")
+                                                 for index, item in enumerate(items)))
+    return parse_matcher(value, where)
+
+
 def parse_matcher(value: object, where: str, *, body: bool = False) -> ValueMatcher:
     """A matcher object; a bare string means equalTo (as WireMock's JSON allows for headers)."""
     if isinstance(value, str):

@@ -13,7 +13,16 @@ from typing import Any
 from mockapi.capture import CapturedRequest
 from mockapi.fields import StubError, join, mapping, reject_unknown
 from mockapi.patterns import PathPattern
-from mockapi.replay.matchers import ValueMatcher, parse_matcher, regex, text_distance
+from mockapi.replay.matchers import (
+    MultiValueMatcher,
+    ValueMatcher,
+    parse_matcher,
+    parse_multi_matcher,
+    regex,
+    text_distance,
+)
+
+NamedMatcher = ValueMatcher | MultiValueMatcher
 
 URL_KEYS = ("url", "urlPath", "urlPathPattern", "urlPattern")
 _REQUEST_KEYS = frozenset({"method", *URL_KEYS, "queryParameters", "headers", "bodyPatterns"})
@@ -55,8 +64,8 @@ class RequestPattern:
     url_key: str | None  # which of URL_KEYS, or None: any URL
     url: str | None
     url_regex: PathPattern | None
-    query: tuple[tuple[str, ValueMatcher], ...]
-    headers: tuple[tuple[str, ValueMatcher], ...]  # lower-case names
+    query: tuple[tuple[str, NamedMatcher], ...]
+    headers: tuple[tuple[str, NamedMatcher], ...]  # lower-case names
     body: tuple[ValueMatcher, ...]
 
     def matches(self, request: Incoming) -> bool:
@@ -67,10 +76,9 @@ class RequestPattern:
             actual = request.path if self.url_key in ("urlPath", "urlPathPattern") else request.url
             if not (self.url_regex.fullmatch(actual) if self.url_regex is not None else self.url == actual):
                 return False
-        for name, matcher in self.query:
-            if not any(matcher.accepts(value) for value in _values(request, name)):
-                return False
-        if not all(matcher.accepts(request.headers.get(name)) for name, matcher in self.headers):
+        if not all(_accepts(matcher, _values(request, name)) for name, matcher in self.query):
+            return False
+        if not all(_accepts(matcher, [request.headers.get(name)]) for name, matcher in self.headers):
             return False
         return all(matcher.accepts(request.body) for matcher in self.body)
 
@@ -94,16 +102,29 @@ class RequestPattern:
                 distance = text_distance(self.url or "", actual)
             score(self.url_key, self.url_regex.text if self.url_regex else self.url or "", actual, distance)
         for name, matcher in self.query:
-            # A repeated parameter matches when any of its values does (WireMock's single-value patterns).
-            best = min(_values(request, name), key=matcher.distance)
-            score(f"query {name}", matcher.describe, best, matcher.distance(best))
+            values = _values(request, name)
+            score(f"query {name}", matcher.describe, ", ".join(v for v in values if v is not None) or None,
+                  _distance(matcher, values))
         for name, matcher in self.headers:
             header = request.headers.get(name)
-            score(f"header {name}", matcher.describe, header, matcher.distance(header))
+            score(f"header {name}", matcher.describe, header, _distance(matcher, [header]))
         for matcher in self.body:
             score("body", matcher.describe, request.body, matcher.distance(request.body))
         mean = sum(scores) / len(scores) if scores else 0.0
         return (mean if not differences else max(mean, 1e-6)), differences
+
+
+def _accepts(matcher: NamedMatcher, values: list[str | None]) -> bool:
+    """A single matcher takes a repeated parameter when any of its values matches (as WireMock's)."""
+    if isinstance(matcher, MultiValueMatcher):
+        return matcher.accepts_values([v for v in values if v is not None])
+    return any(matcher.accepts(value) for value in values)
+
+
+def _distance(matcher: NamedMatcher, values: list[str | None]) -> float:
+    if isinstance(matcher, MultiValueMatcher):
+        return matcher.distance_values([v for v in values if v is not None])
+    return min(matcher.distance(value) for value in values)
 
 
 def _values(request: Incoming, name: str) -> list[str | None]:
@@ -140,11 +161,11 @@ def parse_request_pattern(value: object, where: str) -> RequestPattern:
     )
 
 
-def _named(value: object, where: str, *, lower: bool) -> tuple[tuple[str, ValueMatcher], ...]:
+def _named(value: object, where: str, *, lower: bool) -> tuple[tuple[str, NamedMatcher], ...]:
     if value is None:
         return ()
     obj = mapping(value, where)
-    return tuple((name.lower() if lower else name, parse_matcher(matcher, join(where, name)))
+    return tuple((name.lower() if lower else name, parse_multi_matcher(matcher, join(where, name)))
                  for name, matcher in obj.items())
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,28 +14,37 @@ import requests
 
 from tests.mockapi.support import MockApi, run_cli, running_mockapi
 
+
+def uid(name: str) -> str:
+    """A mapping id (WireMock reads UUIDs only) that a test can name."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+
+
 MAPPINGS: list[dict[str, Any]] = [
-    {"id": "user", "request": {"method": "GET", "url": "/api/users/42?fields=all"},
+    {"id": uid("user"), "name": "user", "request": {"method": "GET", "url": "/api/users/42?fields=all"},
      "response": {"status": 200, "jsonBody": {"id": 42}, "headers": {"X-Trace": ["a", "b"]}}},
-    {"id": "search", "request": {"method": "GET", "urlPath": "/api/search",
+    {"id": uid("search"), "name": "search", "request": {"method": "GET", "urlPath": "/api/search",
                                  "queryParameters": {"q": {"equalTo": "ada"}, "page": {"matches": "[0-9]+"},
                                                      "debug": {"absent": True}}},
      "response": {"status": 200, "body": "found", "headers": {"Content-Type": "text/plain"}}},
-    {"id": "orders", "request": {"method": "POST", "urlPathPattern": "/api/orders/[a-z]+",
+    {"id": uid("orders"), "name": "orders", "request": {"method": "POST", "urlPathPattern": "/api/orders/[a-z]+",
                                  "headers": {"Content-Type": {"contains": "json"}},
                                  "bodyPatterns": [{"equalToJson": {"items": [1, 2], "customer": "c1"},
                                                    "ignoreArrayOrder": True, "ignoreExtraElements": True}]},
      "response": {"status": 201, "jsonBody": {"created": True}}},
-    {"id": "text", "request": {"method": "PUT", "urlPattern": "/api/notes\\?v=[0-9]+",
+    {"id": uid("text"), "name": "text", "request": {"method": "PUT", "urlPattern": "/api/notes\\?v=[0-9]+",
                                "bodyPatterns": [{"contains": "hello"}, {"matches": "h.*!"}]},
      "response": {"status": 204}},
-    {"id": "bytes", "request": {"url": "/api/blob"},
+    {"id": uid("bytes"), "name": "bytes", "request": {"url": "/api/blob"},
      "response": {"status": 200, "base64Body": base64.b64encode(b"\x00\x01\xff").decode()}},
-    {"id": "file", "request": {"url": "/api/file"}, "response": {"status": 200, "bodyFileName": "body.txt"}},
-    {"id": "slow", "request": {"url": "/api/slow"}, "response": {"status": 200, "fixedDelayMilliseconds": 150}},
-    {"id": "s1", "scenarioName": "retry", "requiredScenarioState": "Started", "newScenarioState": "second",
+    {"id": uid("file"), "name": "file", "request": {"url": "/api/file"},
+     "response": {"status": 200, "bodyFileName": "body.txt"}},
+    {"id": uid("slow"), "name": "slow", "request": {"url": "/api/slow"},
+     "response": {"status": 200, "fixedDelayMilliseconds": 150}},
+    {"id": uid("s1"), "name": "s1", "scenarioName": "retry", "requiredScenarioState": "Started",
+     "newScenarioState": "second",
      "request": {"url": "/api/flaky"}, "response": {"status": 503}},
-    {"id": "s2", "scenarioName": "retry", "requiredScenarioState": "second",
+    {"id": uid("s2"), "name": "s2", "scenarioName": "retry", "requiredScenarioState": "second",
      "request": {"url": "/api/flaky"}, "response": {"status": 200, "body": "ok"}},
 ]
 
@@ -44,7 +54,7 @@ def write_mappings(root: Path, mappings: list[dict[str, Any]]) -> Path:
     (root / "__files").mkdir()
     (root / "__files" / "body.txt").write_text("from a file")
     for item in mappings:
-        (root / "mappings" / f"{item['id']}.json").write_text(json.dumps(item))
+        (root / "mappings" / f"{item['name']}.json").write_text(json.dumps(item))
     return root
 
 
@@ -103,12 +113,12 @@ def test_admin_mappings_add_import_delete(replay_api: MockApi) -> None:
     assert added.status_code == 201
     assert requests.get(replay_api.url("/api/added"), timeout=5).text == "added"
     imported = requests.post(replay_api.url("/__admin/mappings/import"), timeout=5, json={"mappings": [
-        {"id": "imp-1", "request": {"url": "/api/imported"}, "response": {"status": 202}}]})
+        {"id": uid("imp-1"), "request": {"url": "/api/imported"}, "response": {"status": 202}}]})
     assert imported.ok, imported.text
     assert requests.get(replay_api.url("/api/imported"), timeout=5).status_code == 202
-    assert requests.delete(replay_api.url("/__admin/mappings/imp-1"), timeout=5).ok
+    assert requests.delete(replay_api.url(f"/__admin/mappings/{uid('imp-1')}"), timeout=5).ok
     assert requests.get(replay_api.url("/api/imported"), timeout=5).status_code == 404
-    assert requests.delete(replay_api.url("/__admin/mappings/user"), timeout=5).status_code == 409
+    assert requests.delete(replay_api.url(f"/__admin/mappings/{uid('user')}"), timeout=5).status_code == 409
     bad = requests.post(replay_api.url("/__admin/mappings"), timeout=5,
                         json={"request": {"url": "/x", "cookies": {}}, "response": {}})
     assert bad.status_code == 400 and "request.cookies" in bad.json()["error"]
@@ -131,7 +141,8 @@ def test_har_file_replays(tmp_path: Path) -> None:
 
 
 def test_bad_mapping_file_exits_2_naming_file_and_field(tmp_path: Path) -> None:
-    root = write_mappings(tmp_path, [{"id": "bad", "request": {"url": "/x", "bodyPatterns": [{"equalToXml": "<a/>"}]},
+    root = write_mappings(tmp_path, [{"id": uid("bad"), "name": "bad",
+                                      "request": {"url": "/x", "bodyPatterns": [{"equalToXml": "<a/>"}]},
                                       "response": {}}])
     result = run_cli("--mappings", str(root), "--port", "0")
     assert result.returncode == 2
