@@ -144,9 +144,4 @@ def create_app(stubs: list[Stub], *, journal_size: int = JOURNAL_MAX_ENTRIES,
     router = Router(store, mapping_store, strict)
     app.router.add_route("*", "/{tail:.*}",
                          MockHandler(router, recorder, journal, body_limit, contracts, examples).handle)
-
-    async def close_recorder(_: web.Application) -> None:
-        await recorder.close()
-
-    app.on_cleanup.append(close_recorder)
     return app

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit
 
 STARTUP_DEADLINE_S = 15.0
 
@@ -54,7 +54,7 @@ class RealApi(BaseHTTPRequestHandler):
         return json.loads(raw) if raw else None
 
     def do_GET(self) -> None:
-        url = urlsplit(self.path)
+        url = _from_api(urlsplit(self.path))
         query = {key: values[0] for key, values in parse_qs(url.query).items()}
         if url.path.startswith("/api/users/"):
             user_id = url.path.rsplit("/", 1)[1]
@@ -77,13 +77,19 @@ class RealApi(BaseHTTPRequestHandler):
             self._send(404, {"error": "no such path"})
 
     def do_POST(self) -> None:
-        if urlsplit(self.path).path == "/api/orders":
+        if _from_api(urlsplit(self.path)).path == "/api/orders":
             self._send(201, {"orderId": "o-1", "received": self._body()})
         else:
             self._send(404, {"error": "no such path"})
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+def _from_api(url: SplitResult) -> SplitResult:
+    """The path from its /api/ on: a test may put its own prefix before it (/rec-1a2b/api/users/7)."""
+    start = url.path.find("/api/")
+    return url._replace(path=url.path[start:]) if start > 0 else url
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,12 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
 
 from mockapi.capture import CapturedRequest
-from mockapi.exchange import Exchange
+from mockapi.exchange import Exchange, Headers
 from mockapi.har import har_log
 from mockapi.journal import Journal
 from mockapi.limits import MAX_RECORDED_EXCHANGES
@@ -54,21 +53,30 @@ def target_allowed(target: str, allowed: Sequence[str]) -> bool:
     return False
 
 
-def scrub_captured(captured: CapturedRequest, scrubber: Scrubber) -> CapturedRequest:
+def latin1_headers(request: web.BaseRequest) -> tuple[tuple[str, str], ...]:
+    """Header values as latin-1 text of the bytes sent (aiohttp's own decoding loses non-UTF-8 bytes):
+    what is forwarded, and what the secret forms are matched against (the Lambda writes latin-1)."""
+    return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in request.raw_headers)
+
+
+def scrub_captured(captured: CapturedRequest, scrubber: Scrubber, headers: Headers) -> CapturedRequest:
     """The request as the journal may keep it."""
     raw_path, _, raw_query = scrubber.url(f"{captured.raw_path}?{captured.raw_query}").partition("?")
     body = scrubber.body(captured.body) if captured.body else ""
     return dataclasses.replace(
         captured, path=unquote(raw_path), raw_path=raw_path, raw_query=raw_query, query=parse_qs(raw_query),
-        headers=dict(scrubber.header_pairs(captured.headers.items())), body=body,
+        headers=dict(scrubber.header_pairs(headers)), body=body,
         json=json.loads(body) if captured.json is not None else None,
     )
 
 
-def _request_only(captured: CapturedRequest) -> Exchange:
+def _url(captured: CapturedRequest) -> str:
+    return f"{captured.raw_path}?{captured.raw_query}" if captured.raw_query else captured.raw_path
+
+
+def _request_only(captured: CapturedRequest, headers: Headers) -> Exchange:
     """The request as an exchange with no answer yet (what the scrubber learns from before forwarding)."""
-    url = f"{captured.raw_path}?{captured.raw_query}" if captured.raw_query else captured.raw_path
-    return Exchange(target="", method=captured.method, url=url, request_headers=tuple(captured.headers.items()),
+    return Exchange(target="", method=captured.method, url=_url(captured), request_headers=headers,
                     request_body=captured.body, status=0, response_headers=(), response_body=b"", started="",
                     elapsed_ms=0.0)
 
@@ -79,7 +87,6 @@ class Recorder:
         self.status = "NeverStarted"
         self.spec = RecordSpec()
         self.exchanges: list[Exchange] = []
-        self._session: aiohttp.ClientSession | None = None
 
     def start(self, spec: RecordSpec) -> None:
         assert spec.target is not None  # parse_spec(needs_target=True)
@@ -110,8 +117,9 @@ class Recorder:
     async def handle(self, request: web.Request, captured: CapturedRequest, journal: Journal) -> web.Response:
         """Forward, keep the exchange scrubbed, journal it scrubbed, answer what the target answered."""
         started = time.monotonic()
-        scrubber = self._learn(_request_only(captured))
-        entry = journal.record(scrub_captured(captured, scrubber), None)
+        headers = latin1_headers(request)
+        scrubber = self._learn(_request_only(captured, headers))
+        entry = journal.record(scrub_captured(captured, scrubber, headers), None)
         entry["proxiedTo"] = self.spec.target
         if captured.body_truncated:
             return self._fail(entry, journal, started, 413, "the request body is larger than the mock API keeps "
@@ -120,7 +128,8 @@ class Recorder:
             return self._fail(entry, journal, started, 507, f"{MAX_RECORDED_EXCHANGES} exchanges recorded "
                                                              "(MAX_RECORDED_EXCHANGES): stop, then record again")
         try:
-            exchange = await forward(self._client(), self.spec.target or "", captured, captured.body.encode())
+            exchange = await forward(self.spec.target or "", captured.method, _url(captured), headers,
+                                     captured.body.encode(), captured.body)
         except ProxyError as exc:
             return self._fail(entry, journal, started, 502, str(exc))
         scrubber = self._learn(exchange)
@@ -145,12 +154,3 @@ class Recorder:
                                 (time.monotonic() - started) * 1000)
         return response
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            # No cookie jar: a Set-Cookie from the target must not ride along on the next request.
-            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=True)
-        return self._session
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
