@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import http.client
-import ssl
 import time
 import zlib
 from datetime import UTC, datetime
@@ -49,6 +48,8 @@ def _send(target: str, method: str, url: str, headers: Headers, body: bytes) -> 
     base_path = parts.path.rstrip("/")
     connection: http.client.HTTPConnection
     if parts.scheme == "https":
+        import ssl  # here: a mock API that never records https starts without it (as aiohttp does)
+
         connection = http.client.HTTPSConnection(parts.hostname or "", parts.port, timeout=PROXY_TIMEOUT_S,
                                                  context=ssl.create_default_context())
     else:
