@@ -1,4 +1,5 @@
-"""Command line: python -m mockapi [--host H] [--port P] [--stubs FILE] [--contracts DIR]."""
+"""Command line: python -m mockapi [--host H] [--port P] [--stubs FILE] [--contracts DIR] [--openapi FILE]
+[--mappings DIR] [--har FILE] [--strict] [--record-target ORIGIN]."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mockapi.replay.loading import ReplayFileError, load_replay
 from mockapi.stubs import StubFileError, load_stub_file
 
 if TYPE_CHECKING:
@@ -68,6 +70,20 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="OpenAPI document: a request no stub matches is answered from its examples "
              "(Prefer: code=409, example=name chooses)",
     )
+    parser.add_argument("--mappings", type=Path, action="append",
+                        default=[Path(p) for p in env.get("MOCKAPI_MAPPINGS", "").split(os.pathsep) if p],
+                        help="a folder of WireMock mappings (mappings/*.json, __files/), repeatable "
+                             f"(env MOCKAPI_MAPPINGS, {os.pathsep!r}-separated)")
+    parser.add_argument("--har", type=Path, action="append",
+                        default=[Path(p) for p in env.get("MOCKAPI_HAR", "").split(os.pathsep) if p],
+                        help="a HAR 1.2 file to replay, repeatable (env MOCKAPI_HAR)")
+    parser.add_argument("--strict", action="store_true", default=env.get("MOCKAPI_STRICT", "") in ("1", "true"),
+                        help="an unmatched request answers 404 with the closest mappings and what differed "
+                             "(env MOCKAPI_STRICT=1)")
+    parser.add_argument("--record-target", action="append",
+                        default=[t.strip() for t in env.get("MOCKAPI_RECORD_TARGETS", "").split(",") if t.strip()],
+                        help="an origin a recording may proxy to (scheme://host[:port], :* for any port), "
+                             "repeatable (env MOCKAPI_RECORD_TARGETS, comma-separated)")
     return parser.parse_args(argv)
 
 
@@ -126,11 +142,20 @@ def main(argv: list[str] | None = None) -> int:
         except ContractError as exc:
             print(f"mockapi: bad --openapi: {exc}", file=sys.stderr)
             return EXIT_BAD_CONTRACTS
+    try:
+        mappings = load_replay(args.mappings, args.har)
+    except ReplayFileError as exc:
+        print(f"mockapi: bad mappings: {exc}", file=sys.stderr)
+        return EXIT_BAD_STUBS
+    if mappings:
+        log.info("loaded %d mappings from %s", len(mappings), ", ".join(map(str, [*args.mappings, *args.har])))
     # aiohttp only now: a bad stubs file is reported without its ~0.4 s of imports.
     from mockapi.app import create_app
 
+    app = create_app(stubs, contracts=contracts, examples=examples, mappings=mappings, strict=args.strict,
+                     record_targets=tuple(args.record_target))
     try:
-        asyncio.run(serve(create_app(stubs, contracts=contracts, examples=examples), args.host, args.port))
+        asyncio.run(serve(app, args.host, args.port))
     except ListenError as exc:
         print(f"mockapi: {exc}", file=sys.stderr)
         return EXIT_CANNOT_LISTEN

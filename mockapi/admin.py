@@ -4,8 +4,10 @@ import json
 
 from aiohttp import web
 
+from mockapi.admin_io import read_at_most as _read_at_most
 from mockapi.journal import Journal
 from mockapi.limits import MAX_STUB_BYTES
+from mockapi.replay.store import MappingStore
 from mockapi.store import StubConflictError, StubLimitError, StubStore
 from mockapi.stubs import Stub, StubError, parse_stub
 
@@ -22,9 +24,10 @@ def _describe(stub: Stub, store: StubStore) -> dict[str, object]:
 
 
 class AdminApi:
-    def __init__(self, store: StubStore, journal: Journal) -> None:
+    def __init__(self, store: StubStore, journal: Journal, mappings: MappingStore | None = None) -> None:
         self._store = store
         self._journal = journal
+        self._mappings = mappings
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -84,19 +87,9 @@ class AdminApi:
     async def reset(self, request: web.Request) -> web.Response:
         self._store.reset()
         self._journal.clear()
+        if self._mappings is not None:  # WireMock's reset: admin mappings gone, scenarios at Started
+            self._mappings.reset()
         return web.json_response({"status": "reset"})
-
-
-async def _read_at_most(request: web.Request, limit: int) -> bytes | None:
-    """The body, or None once it is known to be longer than `limit` (declared or as sent)."""
-    if request.content_length is not None and request.content_length > limit:
-        return None  # refused before reading: aiohttp closes the connection on the unread rest
-    body = bytearray()
-    while chunk := await request.content.read(64 * 1024):
-        body += chunk
-        if len(body) > limit:  # a chunked upload declares no length: stop as soon as it is too big
-            return None
-    return bytes(body)
 
 
 def _selection(request: web.Request) -> tuple[str, str | None]:

@@ -14,6 +14,12 @@ from mockapi.capture import CapturedRequest, capture
 from mockapi.faults import serve_fault
 from mockapi.journal import Journal
 from mockapi.limits import CAPTURED_BODY_BYTES, JOURNAL_MAX_BYTES, JOURNAL_MAX_ENTRIES
+from mockapi.recording.admin import RecordingAdmin
+from mockapi.recording.recorder import Recorder
+from mockapi.replay.admin import ReplayAdmin
+from mockapi.replay.mappings import StubMapping
+from mockapi.replay.router import Router, serve_mapping
+from mockapi.replay.store import MappingStore
 from mockapi.store import StubStore
 from mockapi.stubs import ResponseSpec, Stub
 
@@ -48,9 +54,11 @@ def _body(spec: ResponseSpec, captured: CapturedRequest) -> tuple[bytes, str | N
 
 
 class MockHandler:
-    def __init__(self, store: StubStore, journal: Journal, body_limit: int,
+    def __init__(self, router: Router, recorder: Recorder, journal: Journal, body_limit: int,
                  contracts: ContractChecker | None = None, examples: ExamplesResponder | None = None) -> None:
-        self._store = store
+        self._store = router.stubs
+        self._router = router
+        self._recorder = recorder
         self._journal = journal
         self._body_limit = body_limit
         self._contracts = contracts
@@ -64,23 +72,27 @@ class MockHandler:
 
         started = time.monotonic()
         captured = await capture(request, self._body_limit)
+        if self._recorder.proxies(captured):
+            return await self._recorder.handle(request, captured, self._journal)
         # RE2 matches each pattern in linear time, but a thousand patterns against an 8 KiB path
         # still add up (seconds, measured): match in a thread so the loop keeps serving others.
-        stub = await asyncio.to_thread(self._store.find, captured.method, captured.raw_path, request.headers)
+        route = await asyncio.to_thread(self._router.route, captured, request.headers)
         # Journal before answering, so faults that never answer still show up.
-        entry = self._journal.record(captured, stub.id if stub else None)
+        entry = self._journal.record(captured, route.matched_id)
+        route.annotate(entry, self._router.strict)
         if self._contracts is not None:
             self._contracts.annotate(entry, captured, request.host)
-        example = None if stub is not None or self._examples is None else self._examples.answer(captured, request.host)
-        if example is not None:
-            response: web.StreamResponse = example
-        elif stub is None:
-            response = web.json_response(
-                {"error": "no stub matched", "method": captured.method, "path": captured.path},
-                status=404,
-            )
+        unmatched = route.matched_id is None
+        example = self._examples.answer(captured, request.host) if unmatched and self._examples else None
+        response: web.StreamResponse
+        if route.stub is not None:
+            response = await self._respond(request, route.stub, captured, entry, started)
+        elif route.mapping is not None:
+            response = await serve_mapping(route.mapping)
+        elif example is not None:
+            response = example
         else:
-            response = await self._respond(request, stub, captured, entry, started)
+            response = self._router.unmatched(route, captured)
         if entry["response"] is None:
             body = response.body if isinstance(response, web.Response) and isinstance(response.body, bytes) else b""
             self._journal.record_response(entry, response.status, response.headers, body,
@@ -110,14 +122,26 @@ class MockHandler:
 
 def create_app(stubs: list[Stub], *, journal_size: int = JOURNAL_MAX_ENTRIES,
                body_limit: int = CAPTURED_BODY_BYTES, contracts: ContractChecker | None = None,
-               examples: ExamplesResponder | None = None) -> web.Application:
+               examples: ExamplesResponder | None = None, mappings: list[StubMapping] | None = None,
+               strict: bool = False, record_targets: tuple[str, ...] = ()) -> web.Application:
     """Build the mock service; `body_limit` caps request bytes kept for echo and the journal;
     `contracts` checks each journaled request against its OpenAPI operation; `examples` answers
-    from an OpenAPI document's examples when no stub matches."""
+    from an OpenAPI document's examples when no stub or mapping matches.
+
+    `mappings` (WireMock's, from --mappings/--har) serve after run-time stubs and before file
+    stubs; `strict` answers an unmatched request with a near-miss report; `record_targets` are
+    the origins a recording may proxy to.
+    """
     store = StubStore(stubs)
+    mapping_store = MappingStore(mappings or [])
     journal = Journal(journal_size, JOURNAL_MAX_BYTES)
+    recorder = Recorder(record_targets)
     app = web.Application()
     # Admin routes go first so the catch-all below never sees a valid admin request.
-    app.router.add_routes(AdminApi(store, journal).routes())
-    app.router.add_route("*", "/{tail:.*}", MockHandler(store, journal, body_limit, contracts, examples).handle)
+    app.router.add_routes(AdminApi(store, journal, mapping_store).routes())
+    app.router.add_routes(ReplayAdmin(mapping_store, journal).routes())
+    app.router.add_routes(RecordingAdmin(recorder, mapping_store).routes())
+    router = Router(store, mapping_store, strict)
+    app.router.add_route("*", "/{tail:.*}",
+                         MockHandler(router, recorder, journal, body_limit, contracts, examples).handle)
     return app

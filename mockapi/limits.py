@@ -39,3 +39,11 @@ JOURNAL_RESPONSE_BODY_BYTES = 4 * KIB
 # What an error about a full stub store tells the caller to do.
 RESET_HINT = ("remove run-time stubs with DELETE /__admin/stubs/{id}, "
               "or all of them (and the journal) with POST /__admin/reset")
+
+# Recording (mockapi/recording/): what one recording keeps, and how long the proxy waits.
+MAX_RECORDED_EXCHANGES = 1000
+PROXY_RESPONSE_MAX_BYTES = 8 * MIB
+PROXY_TIMEOUT_S = 30.0
+# Mappings added through the admin API (POST /__admin/mappings, /import, a recording's persist).
+MAX_RUNTIME_MAPPINGS = 5000
+MAX_IMPORT_BYTES = 32 * MIB

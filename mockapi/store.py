@@ -59,6 +59,13 @@ class StubStore:
         """The first stub that matches. Thread-safe against the store changing meanwhile."""
         return next((s for s in self.all() if s.request.matches(method, path, headers)), None)
 
+    def find_runtime(self, method: str, path: str, headers: Mapping[str, str]) -> Stub | None:
+        """`find` among the run-time stubs only (recorded mappings rank between them and file stubs)."""
+        return next((s for s in list(self._runtime) if s.request.matches(method, path, headers)), None)
+
+    def find_file(self, method: str, path: str, headers: Mapping[str, str]) -> Stub | None:
+        return next((s for s in self._file_stubs if s.request.matches(method, path, headers)), None)
+
     def next_response(self, stub: Stub) -> ResponseSpec:
         """Serve `responses` in order; once exhausted, the last one repeats."""
         served = self._served.get(stub.id, 0)

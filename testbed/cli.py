@@ -398,6 +398,10 @@ def _parser() -> argparse.ArgumentParser:
                                  "(default: $TESTBED_MOCKAPI_URL, else the mock API's default port on 127.0.0.1)")
     render_cmd.add_argument("--json", action="store_true", help="print JSON")
 
+    from testbed.record import command as record_command
+
+    record_command.add_parser(sub)
+
     list_cmd = add("executions", _executions, "list recent executions (status, duration, template)")
     list_cmd.add_argument("--endpoint", default=None, help="AWS endpoint (default: $AWS_ENDPOINT_URL)")
     list_cmd.add_argument("--limit", type=int, default=20, help="how many (newest first)")

@@ -46,6 +46,9 @@ VARIABLES = {
     "TESTBED_AWS_API_BASE_URL": "BACKEND=aws: the test API the deployed Lambda calls ({{ base_url }})",
     "TESTBED_AWS_RUN_ID": "BACKEND=aws: the run's id in its stack name, ApiTemplateTestbed-<id> (default: random)",
     "TESTBED_AWS_REMOVAL_POLICY": "BACKEND=aws: retain (cdk.json's: the table outlives the stack) or destroy",
+    "TESTBED_MOCKAPI_STRICT": "1: the mock API answers a request nothing matches 404 with its near misses",
+    "TESTBED_MOCKAPI_MAPPINGS": "recordings (folders of WireMock mappings) the mock API replays, os.pathsep-separated",
+    "TESTBED_RECORD_TARGETS": "origins the mock API may record through to (comma-separated; `:*` any port)",
 }
 
 
@@ -71,6 +74,9 @@ class Config:
     aws_api_base_url: str | None = None
     aws_run_id: str | None = None
     aws_removal_policy: str = "retain"
+    mockapi_strict: bool = False
+    mockapi_mappings: tuple[str, ...] = ()
+    record_targets: tuple[str, ...] = ()
     # The environment child processes inherit (the emulator, the mock API, synth's Node.js):
     # this process's unless a test gives another.
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False, compare=False)
@@ -102,6 +108,9 @@ class Config:
             aws_run_id=env.get("TESTBED_AWS_RUN_ID") or None,
             aws_removal_policy=_choice(env.get("TESTBED_AWS_REMOVAL_POLICY"), "TESTBED_AWS_REMOVAL_POLICY",
                                        REMOVAL_POLICIES),
+            mockapi_strict=_opt_in(env.get("TESTBED_MOCKAPI_STRICT"), "TESTBED_MOCKAPI_STRICT"),
+            mockapi_mappings=tuple(p for p in env.get("TESTBED_MOCKAPI_MAPPINGS", "").split(os.pathsep) if p.strip()),
+            record_targets=tuple(t.strip() for t in env.get("TESTBED_RECORD_TARGETS", "").split(",") if t.strip()),
             environ=env,
         )
 

@@ -35,4 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = ROOT / "seed" / "templates"
 CONTRACTS_DIR = ROOT / "seed" / "contracts"  # OpenAPI documents the mock API checks requests against
 MOCKAPI_STUBS = ROOT / "mockapi" / "stubs.yaml"
+# `testbed record --stop --name NAME` writes mockapi/recordings/NAME/ (mappings/*.json, NAME.har).
+RECORDINGS_DIR = ROOT / "mockapi" / "recordings"
 SFN_MOCK_CONFIG = ROOT / "localstack" / "sfn_mock_config.json"

@@ -45,8 +45,11 @@ TEST_EMULATOR_ENV = {
 # The test stacks' configuration: built here, never by editing os.environ. Its allow-list extras
 # are the docker emulator's (TEST_EMULATOR_ENV): a seed from a test computes the same allow-list
 # as the stack's own, so "a second seed changes nothing" holds on both backends.
+# The mock API is strict (an unmatched request gets its near misses) and may record through to this
+# machine's servers (tests/real_api.py plays the real API there: tests/integration/test_recording.py).
 TEST_CONFIG = Config.from_env().replace(
-    allowed_hosts_extra=tuple(TEST_EMULATOR_ENV["TESTBED_ALLOWED_HOSTS_EXTRA"].split(",")))
+    allowed_hosts_extra=tuple(TEST_EMULATOR_ENV["TESTBED_ALLOWED_HOSTS_EXTRA"].split(",")),
+    mockapi_strict=True, record_targets=("http://127.0.0.1:*",))
 # Building the images the first time takes minutes; starting from the cache 15-60 s.
 START_TIMEOUT_SECONDS = 900.0
 

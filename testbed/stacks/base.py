@@ -63,6 +63,11 @@ class Stack(ABC):
     def emulator_logs(self) -> str:
         """The AWS emulator's own output (for diagnostics, and for leak checks in tests)."""
 
+    def allow_record_target(self, origin: str) -> None:
+        """Let the running mock API record through to `origin` (it refuses targets it was not started with)."""
+        raise StackError(f"the {self.name} stack's mock API was not started allowing {origin}",
+                         hint=f"`make down`, then `TESTBED_RECORD_TARGETS={origin} make up`")
+
     @abstractmethod
     def seed(self) -> SeedReport:
         """Deploy the stack's infrastructure and load the templates (idempotent)."""

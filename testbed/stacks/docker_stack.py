@@ -54,6 +54,10 @@ class DockerStack(Stack):
             "TESTBED_EMULATOR_PORT": str(self.config.emulator_port if emulator_port is None else emulator_port),
             "TESTBED_MOCKAPI_PORT": str(self.config.mockapi_port if mockapi_port is None else mockapi_port),
             "TESTBED_ALLOWED_HOSTS_EXTRA": ",".join(self.config.allowed_hosts_extra),
+            # The mock API's replay and recording (docs/recording.md); recordings are in its image.
+            "TESTBED_MOCKAPI_STRICT": "1" if self.config.mockapi_strict else "",
+            "TESTBED_MOCKAPI_MAPPINGS": ":".join(f"/app/{p}" for p in self.config.mockapi_mappings),
+            "TESTBED_RECORD_TARGETS": ",".join(self.config.record_targets),
             # The base image is looked for (`docker image inspect`) only when a start builds.
             "PYTHON_IMAGE": self.config.python_image or OFFICIAL_PYTHON_IMAGE,
             **(emulator_env or {}),

@@ -22,6 +22,16 @@ from testbed.stacks.processes import ManagedProcess
 READY_TIMEOUT_SECONDS = 60.0
 
 
+def mockapi_flags(config: Config) -> list[str]:
+    """Replay, strictness and recording targets of the mock API, from the configuration (docs/recording.md)."""
+    flags = ["--strict"] if config.mockapi_strict else []
+    for folder in config.mockapi_mappings:
+        flags += ["--mappings", str(settings.ROOT / folder)]  # relative to the repository, as in the image
+    for origin in config.record_targets:
+        flags += ["--record-target", origin]
+    return flags
+
+
 class EmbeddedStack(Stack):
     name = "embedded"
 
@@ -78,7 +88,8 @@ class EmbeddedStack(Stack):
                 self._check_port_free(self.mockapi_port, "TESTBED_MOCKAPI_PORT")
                 self.mockapi.start(
                     [sys.executable, "-m", "mockapi", "--host", "127.0.0.1", "--port", str(self.mockapi_port),
-                     "--stubs", str(settings.MOCKAPI_STUBS), "--contracts", str(settings.CONTRACTS_DIR)],
+                     "--stubs", str(settings.MOCKAPI_STUBS), "--contracts", str(settings.CONTRACTS_DIR),
+                     *mockapi_flags(self.config)],
                     dict(self.config.environ), settings.ROOT,
                 )
                 started.append(self.mockapi)
@@ -87,6 +98,12 @@ class EmbeddedStack(Stack):
             for process in started:  # leave nothing half-started behind
                 process.stop()
             raise
+
+    def allow_record_target(self, origin: str) -> None:
+        """Restart the mock API allowing `origin` too (its run-time stubs and journal start empty)."""
+        self.config = self.config.replace(record_targets=(*self.config.record_targets, origin))
+        self.mockapi.stop()
+        self.start()
 
     def stop(self) -> None:
         self.mockapi.stop()

@@ -1,12 +1,18 @@
 """Helpers of the mock API tests: run the CLI, and a handle on a running server."""
 
+import contextlib
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
+
+from testbed.probes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_DEADLINE_S = 15.0
@@ -47,3 +53,37 @@ class MockApi:
         response = requests.get(self.url("/__admin/requests"), params={"pathPrefix": path_prefix}, timeout=5)
         response.raise_for_status()
         return response.json()["requests"]
+
+
+@contextlib.contextmanager
+def running_mockapi(log_path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[MockApi]:
+    """`python -m mockapi ARGS` on a free port until the block ends (its output in `log_path`)."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    # Output goes to a file: a pipe nobody reads would eventually block the server.
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mockapi", "--host", "127.0.0.1", "--port", str(port), *args],
+            cwd=REPO_ROOT, env=env if env is not None else clean_env(), stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_DEADLINE_S
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"mockapi exited early:\n{log_path.read_text()}")
+            try:
+                if requests.get(f"{base_url}/__admin/health", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"mockapi not healthy in {STARTUP_DEADLINE_S}s:\n{log_path.read_text()}")
+            time.sleep(0.05)
+        yield MockApi(base_url)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
