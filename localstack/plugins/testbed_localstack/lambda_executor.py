@@ -118,6 +118,9 @@ class LocalProcessExecutor(RuntimeExecutor):
         super().__init__(id=id, function_version=function_version)
         self.env: dict[str, str] = {}
         self.worker: Worker | None = None
+        # Held while an invocation runs: `stop` (LocalStack stops an environment when the function
+        # is updated) waits for it, so an in-flight invocation finishes on the old code, as on AWS.
+        self.busy = threading.Lock()
 
     @property
     def code_dir(self) -> Path:
@@ -139,6 +142,9 @@ class LocalProcessExecutor(RuntimeExecutor):
         return self.worker
 
     def stop(self) -> None:
+        acquired = self.busy.acquire(timeout=float(self.function_version.config.timeout) + 1)
+        if acquired:
+            self.busy.release()
         if self.worker is not None:
             self.worker.kill()
             self.worker = None
@@ -153,6 +159,10 @@ class LocalProcessExecutor(RuntimeExecutor):
         return f"http://127.0.0.1:{config.GATEWAY_LISTEN[0].port}/_localstack_lambda/{self.id}"
 
     def invoke(self, payload: dict[str, str]) -> InvocationResult:
+        with self.busy:
+            return self._invoke(payload)
+
+    def _invoke(self, payload: dict[str, str]) -> InvocationResult:
         request_id = payload["invoke-id"]
         timeout = float(self.function_version.config.timeout)
         worker = self.worker or self._spawn()
