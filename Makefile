@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 REQUIREMENTS := constraints.txt requirements.txt requirements-uv.txt infra/requirements.txt localstack/requirements.txt lambdas/generic_api_call/requirements.txt mockapi/requirements.txt pyproject.toml
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up down status env watch test test-unit test-durations coverage lint lint-workflows typecheck bench base-image clean synth cdk-cli parity parity-baseline snapshots
+.PHONY: help venv up down status env watch test test-unit test-durations coverage lint lint-workflows typecheck bench base-image clean synth cdk-cli parity parity-baseline parity-engines snapshots
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,7 +40,7 @@ infra/node_modules/.package-lock.json: infra/package.json infra/package-lock.jso
 	search_path=$$($(PY) -m testbed.deploy.nodejs node npm) && cd infra && PATH=$$search_path npm ci --no-audit --no-fund
 
 # BACKEND=aws (docs/aws.md) deploys with the pinned CDK CLI: `make cdk-cli` first.
-up: venv $(if $(filter aws,$(BACKEND)),cdk-cli) ## start the stack (Docker if an engine answers, else embedded; BACKEND=docker|embedded|aws), seed it
+up: venv $(if $(filter aws,$(BACKEND)),cdk-cli) ## start the stack (Docker if an engine answers, else embedded; BACKEND=docker|embedded|localstack|aws), seed it
 	$(PY) -m testbed up
 
 down: venv ## stop the stack that `make up` started and remove its temporary files
@@ -97,11 +97,14 @@ bench: venv ## per backend: floor, Pass-only, workflow, throughput at 1/4/16 (fi
 	$(PY) benchmarks/bench_workflow.py $(BENCH_ARGS)
 
 # The recorded AWS executions (README.md beside them): PARITY_CASES=<folder>, else ../shared/parity/cases.
-parity: venv ## replay the recorded AWS executions on a fresh embedded stack; exit 1 if a baseline case stops matching
+parity: venv ## replay the recorded AWS executions on a fresh embedded stack (PARITY_ARGS="--backend localstack": LocalStack); exit 1 if a baseline case stops matching
 	$(PY) -m testbed.parity $(PARITY_ARGS)
 
-parity-baseline: venv ## as `make parity`, then record this run's matches as the baseline (testbed/parity/baseline-ministack.txt)
+parity-baseline: venv ## as `make parity`, then record this run's matches as the baseline (testbed/parity/baseline-<engine>.txt)
 	$(PY) -m testbed.parity --update-baseline $(PARITY_ARGS)
+
+parity-engines: venv ## per case, which engine (MiniStack, LocalStack) matches AWS, from both engines' `make parity` reports
+	$(PY) -m testbed.parity.engines $(PARITY_ARGS)
 
 coverage: venv ## state-machine coverage report from the last `make test` (.testbed/reports/)
 	$(PY) -m testbed.coverage

@@ -344,9 +344,9 @@ def _parser() -> argparse.ArgumentParser:
             help="default: $BACKEND, else docker when an engine answers, else embedded (aws: docs/aws.md)")
 
     add("env", _env, 'print exports for the running stack: eval "$(make -s env)"').add_argument(
-        "--backend", choices=["auto", "embedded", "docker"], default=None, help="default: the stack `up` started")
+        "--backend", choices=BACKEND_NAMES, default=None, help="default: the stack `up` started")
     add("watch", _watch, "re-deploy templates, Lambda and state machine to the running stack on change").add_argument(
-        "--backend", choices=["auto", "embedded", "docker"], default=None, help="default: the stack `up` started")
+        "--backend", choices=BACKEND_NAMES, default=None, help="default: the stack `up` started")
 
     seed_cmd = add("seed", _seed, "deploy the CDK app's stack to a running emulator, load the templates "
                                   "(never AWS: that is BACKEND=aws make up, docs/aws.md)")

@@ -25,17 +25,18 @@ DEFAULT_EMULATOR_PORT = 4566
 DEFAULT_MOCKAPI_PORT = 8080
 DEFAULT_REGION = "us-east-1"
 LOCALHOST = "127.0.0.1"
-BACKEND_NAMES = ("auto", "embedded", "docker", "aws")
+BACKEND_NAMES = ("auto", "embedded", "docker", "localstack", "aws")
 REMOVAL_POLICIES = ("retain", "destroy")  # infra/ context removalPolicy
 
 # Variable -> what it sets (docs/configuration.md lists them for users).
 VARIABLES = {
-    "BACKEND": "the backend: auto (docker when an engine answers, else embedded), embedded, docker",
+    "BACKEND": "the backend: auto (docker when an engine answers, else embedded), embedded, docker, localstack, aws",
     "TESTBED_STATE_DIR": "generated state: pid files, logs, locks, reports, the emulator's assembly",
     "TESTBED_EMULATOR_PORT": "the AWS emulator's port on this machine",
     "TESTBED_MOCKAPI_PORT": "the mock API's port on this machine",
     "TESTBED_MOCKAPI_URL": "the mock API the CLI's timeline reads (`make env` sets it)",
     "TESTBED_ALLOWED_HOSTS_EXTRA": "more host:port entries for the Lambda's destination allow-list",
+    "TESTBED_LOCALSTACK_PYTHON": "the Python 3.12+ the localstack backend builds LocalStack's venv with",
     "PYTHON_IMAGE": "the base image of the Docker images",
     "AWS_ENDPOINT_URL": "the emulator the CLI and the seed talk to (never AWS by accident)",
     "AWS_REGION": "the region (else AWS_DEFAULT_REGION, else us-east-1)",
@@ -67,6 +68,7 @@ class Config:
     mockapi_url: str | None = None
     allowed_hosts_extra: tuple[str, ...] = ()
     python_image: str | None = None
+    localstack_python: str | None = None  # None: the first Python 3.12+ found (stacks/localstack_venv.py)
     has_credentials: bool = False  # AWS_ACCESS_KEY_ID is set: no dummy credentials for an emulator
     sfn_cov_fail_under: float | None = None
     parity_cases: str | None = None
@@ -100,6 +102,7 @@ class Config:
             allowed_hosts_extra=tuple(h.strip() for h in env.get("TESTBED_ALLOWED_HOSTS_EXTRA", "").split(",")
                                       if h.strip()),
             python_image=env.get("PYTHON_IMAGE") or None,
+            localstack_python=env.get("TESTBED_LOCALSTACK_PYTHON") or None,
             has_credentials=bool(env.get("AWS_ACCESS_KEY_ID")),
             parity_cases=env.get("PARITY_CASES") or None,
             sfn_cov_fail_under=_percent(env.get("TESTBED_SFN_COV_FAIL_UNDER"), "TESTBED_SFN_COV_FAIL_UNDER"),

@@ -172,10 +172,14 @@ def session_locks(request: pytest.FixtureRequest) -> dict[str, SessionLock]:
 def session_lock(request: pytest.FixtureRequest, session_locks: dict[str, SessionLock]) -> Iterator[None]:
     """The lock an integration test holds on its backend's stack (tests/stacks.py SessionLock):
     shared; exclusive for `exclusive` (changes the shared stack's configuration).
-    `exclusive(only="embedded", reason=...)` skips the other backends first, without waiting.
+    `exclusive(only="embedded", reason=...)` skips the other backends first, without waiting;
+    `not_on("localstack", reason=...)` skips that backend (a behaviour its engine does not have).
     """
     node = request.node
     backend = getattr(node, "callspec", None) and node.callspec.params.get("stack")
+    for marker in node.iter_markers("not_on"):
+        if backend in marker.args:
+            pytest.skip(f"{backend}: {marker.kwargs['reason']}")
     exclusive = node.get_closest_marker("exclusive")
     if exclusive is not None and exclusive.kwargs.get("only") not in (None, backend):
         pytest.skip(exclusive.kwargs["reason"])

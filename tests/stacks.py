@@ -1,4 +1,5 @@
-"""One embedded and one docker stack per test session, shared by every pytest process of it.
+"""One stack per backend (embedded, docker; localstack when selected) per test session, shared
+by every pytest process of it.
 
 With pytest-xdist the tests run in several worker processes. Each stack is started ONCE, in
 the background by a starter process (`python -m tests.stacks BACKEND DIR`) that the first
@@ -35,6 +36,7 @@ from testbed.config import Config
 from testbed.deploy.report import SeedReport
 from testbed.stacks.base import Stack
 from testbed.stacks.embedded import EmbeddedStack
+from testbed.stacks.localstack_stack import LocalStackStack
 
 # Wait states and Retry backoff take no real time in tests (MiniStack's SFN_WAIT_SCALE).
 # The metadata addresses are allow-listed on purpose: the Lambda must refuse them anyway.
@@ -50,6 +52,8 @@ TEST_EMULATOR_ENV = {
 TEST_CONFIG = Config.from_env().replace(
     allowed_hosts_extra=tuple(TEST_EMULATOR_ENV["TESTBED_ALLOWED_HOSTS_EXTRA"].split(",")),
     mockapi_strict=True, record_targets=("http://127.0.0.1:*",))
+# The backends whose processes run on this machine, on free ports in the session's folder.
+LOCAL_BACKENDS: dict[str, type[EmbeddedStack]] = {"embedded": EmbeddedStack, "localstack": LocalStackStack}
 # Building the images the first time takes minutes; starting from the cache 15-60 s.
 START_TIMEOUT_SECONDS = 900.0
 
@@ -176,18 +180,18 @@ class SharedStacks:
 
 
 def _new_coordinates(backend: str, directory: Path) -> dict[str, str | int]:
-    if backend == "embedded":
-        return {"run_dir": str(directory / "embedded"), "emulator_port": probes.free_port(),
+    if backend in LOCAL_BACKENDS:
+        return {"run_dir": str(directory / backend), "emulator_port": probes.free_port(),
                 "mockapi_port": probes.free_port()}
     # Port 0: any free host port, so the tests run beside a `make up` stack on 4566/8080.
     return {"project_name": f"testbed-test-{uuid.uuid4().hex[:10]}"}
 
 
 def _stack(backend: str, coordinates: dict, env_dir: Path) -> Stack:
-    if backend == "embedded":
-        return EmbeddedStack(TEST_CONFIG, run_dir=Path(coordinates["run_dir"]),
-                             emulator_port=coordinates["emulator_port"],
-                             mockapi_port=coordinates["mockapi_port"], extra_env=TEST_EMULATOR_ENV)
+    if backend in LOCAL_BACKENDS:
+        return LOCAL_BACKENDS[backend](TEST_CONFIG, run_dir=Path(coordinates["run_dir"]),
+                                       emulator_port=coordinates["emulator_port"],
+                                       mockapi_port=coordinates["mockapi_port"], extra_env=TEST_EMULATOR_ENV)
     from testbed.stacks.docker_stack import DockerStack  # testcontainers only when needed
 
     # Each process writes its own Compose env file (same content): never one another's half-written file.

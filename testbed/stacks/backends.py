@@ -1,6 +1,7 @@
 """Pick a backend: `docker` when an engine answers, `embedded` otherwise; BACKEND forces one.
 
-`aws` (docs/aws.md) is never picked by `auto`: only BACKEND=aws (or the last `up`'s, for `down`).
+`aws` (docs/aws.md) and `localstack` (LocalStack's runtime as a local process, docs/localstack.md)
+are never picked by `auto`: only BACKEND=<name> (or the last `up`'s, for `down`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import subprocess
 from testbed.config import Config
 from testbed.stacks.base import Stack, StackError
 
-BACKENDS = ("embedded", "docker")
+BACKENDS = ("embedded", "docker", "localstack")
 REMOTE = ("aws",)  # the real thing: not started here, not among the tests' default backends
 
 
@@ -54,6 +55,10 @@ def make_stack(config: Config, name: str | None = None) -> Stack:
         from testbed.stacks.aws_stack import AwsStack
 
         return AwsStack(config)
+    if resolved == "localstack":
+        from testbed.stacks.localstack_stack import LocalStackStack
+
+        return LocalStackStack(config)
     if resolved == "docker":
         from testbed.stacks.docker_stack import DockerStack
 

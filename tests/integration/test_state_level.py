@@ -15,8 +15,12 @@ import pytest
 
 from testbed.deploy.statemachine import render_definition
 
-pytestmark = [pytest.mark.integration, pytest.mark.emulator_only(
-    reason="TestState with the emulator's account (000000000000) and an unchecked role")]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.emulator_only(reason="TestState with the emulator's account (000000000000) and an unchecked role"),
+    pytest.mark.not_on("localstack", reason=("LocalStack's TestState API takes no mocked result per retry attempt "
+                                             "(stateConfiguration.retrierRetryCount); these tests need it")),
+]
 
 LAMBDA_ARN = "arn:aws:lambda:us-east-1:000000000000:function:GenericApiCallLambda"
 ROLE_ARN = "arn:aws:iam::000000000000:role/ApiCallStateMachineRole"

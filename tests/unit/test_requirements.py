@@ -27,7 +27,13 @@ REQUIREMENT_FILES = (
     "lambdas/generic_api_call/requirements.txt",
     "mockapi/requirements.txt",
 )
+# LocalStack's own venv (Python 3.12+) has its own pins: LocalStack pins boto3 exactly, at another
+# version than the harness (localstack/constraints-localstack.txt says why). Its file names the
+# extra LocalStack's runtime needs (`[runtime]`); the version still comes from the constraints.
+LOCALSTACK_CONSTRAINTS = settings.ROOT / "localstack" / "constraints-localstack.txt"
+LOCALSTACK_REQUIREMENTS = "localstack/requirements-localstack.txt"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_EXTRA = re.compile(r"\[[A-Za-z0-9,._-]+\]$")
 _PIN = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)==(?P<version>[A-Za-z0-9.+!-]+)")
 _SKIP_DIRS = {"node_modules", "cdk.out", "__pycache__"}
 
@@ -54,9 +60,10 @@ def constraint_problems(text: str) -> tuple[dict[str, str], list[str]]:
     return pins, problems
 
 
-def requirement_problems(path: Path, text: str, pins: dict[str, str]) -> list[str]:
-    """What is wrong in a requirement file: a version or anything beyond a bare name, a name
-    constraints.txt does not pin, a missing `-c` to constraints.txt."""
+def requirement_problems(path: Path, text: str, pins: dict[str, str], constraints: Path = CONSTRAINTS,
+                         extras: bool = False) -> list[str]:
+    """What is wrong in a requirement file: a version or anything beyond a bare name (`name[extra]`
+    where `extras`), a name `constraints` does not pin, a missing `-c` to `constraints`."""
     problems = []
     applies_constraints = False
     for number, line in _entries(text):
@@ -65,13 +72,15 @@ def requirement_problems(path: Path, text: str, pins: dict[str, str]) -> list[st
             target = (path.parent / argument.strip()).resolve()
             if not target.is_file():
                 problems.append(f"line {number}: {line!r} names no file")
-            applies_constraints |= option == "-c" and target == CONSTRAINTS.resolve()
-        elif _NAME.fullmatch(line) is None:
-            problems.append(f"line {number}: {line!r}: name the package only, its version goes in constraints.txt")
-        elif canonicalize_name(line) not in pins:
-            problems.append(f"line {number}: {line} is not pinned in constraints.txt")
+            applies_constraints |= option == "-c" and target == constraints.resolve()
+            continue
+        name = _EXTRA.sub("", line) if extras else line
+        if _NAME.fullmatch(name) is None:
+            problems.append(f"line {number}: {line!r}: name the package only, its version goes in {constraints.name}")
+        elif canonicalize_name(name) not in pins:
+            problems.append(f"line {number}: {name} is not pinned in {constraints.name}")
     if not applies_constraints:
-        problems.append(f"no `-c {os.path.relpath(CONSTRAINTS, path.parent)}` line: its versions would float")
+        problems.append(f"no `-c {os.path.relpath(constraints, path.parent)}` line: its versions would float")
     return problems
 
 
@@ -89,13 +98,23 @@ def test_requirement_file_names_pinned_packages_only(name: str) -> None:
     assert requirement_problems(path, path.read_text(), _pins()) == []
 
 
+def test_localstack_constraints_pin_every_line_exactly() -> None:
+    assert constraint_problems(LOCALSTACK_CONSTRAINTS.read_text())[1] == []
+
+
+def test_localstack_requirement_file_names_pinned_packages_only() -> None:
+    path = settings.ROOT / LOCALSTACK_REQUIREMENTS
+    pins = constraint_problems(LOCALSTACK_CONSTRAINTS.read_text())[0]
+    assert requirement_problems(path, path.read_text(), pins, LOCALSTACK_CONSTRAINTS, extras=True) == []
+
+
 def test_every_requirement_file_is_checked() -> None:
     found = set()
     for folder, dirs, files in os.walk(settings.ROOT):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
         found |= {Path(folder, f).relative_to(settings.ROOT).as_posix()
                   for f in files if f.startswith("requirements") and f.endswith(".txt")}
-    assert found == set(REQUIREMENT_FILES)
+    assert found == {*REQUIREMENT_FILES, LOCALSTACK_REQUIREMENTS}
 
 
 def test_every_installed_dependency_is_pinned_at_its_version() -> None:

@@ -79,5 +79,6 @@ def test_testbed_backends_limits_the_backends_and_names_a_wrong_one() -> None:
     assert selected_backends(None) == selected_backends("") == ["embedded", "docker"]
     assert selected_backends(" Docker ") == ["docker"]
     assert selected_backends("docker,embedded") == ["embedded", "docker"]
+    assert selected_backends("localstack") == ["localstack"]  # opt-in: only when named
     with pytest.raises(pytest.UsageError, match=r"TESTBED_BACKENDS='embeded': unknown backend 'embeded'; use"):
         selected_backends("embeded")
