@@ -15,7 +15,7 @@ from typing import Any
 from testbed import aws, settings
 from testbed.config import Config
 from testbed.errors import TestbedError
-from testbed.record import drift, files
+from testbed.record import files
 from testbed.record.client import MockApiAdmin, RecordingError
 from testbed.record.secrets import every_form, secret_values
 from testbed.stacks.backends import make_stack
@@ -123,6 +123,10 @@ def _check_lambda_points_at_mockapi(stack: Stack) -> None:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    # The drift check reads exchanges with the mock API's own model: imported only here, since the
+    # emulator image's `testbed seed` builds this parser and has no mock API package.
+    from testbed.record import drift
+
     folder = Path(args.out) if args.out else settings.RECORDINGS_DIR / files.check_name(args.verify)
     header_values = {}
     for item in args.header_env:
