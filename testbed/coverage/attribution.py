@@ -17,6 +17,11 @@ _FAILED = ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut", "LambdaFunction
            "TaskStartFailed", "TaskSubmitFailed", "LambdaFunctionStartFailed", "LambdaFunctionScheduleFailed")
 _SCHEDULED = ("TaskScheduled", "LambdaFunctionScheduled", "ActivityScheduled")
 _SUCCEEDED = ("TaskSucceeded", "LambdaFunctionSucceeded", "ActivitySucceeded")
+# A Map's or Parallel's inner states lie between its Started and its Succeeded/Failed/Aborted.
+_COMPOUND_ENTERED = ("MapStateEntered", "ParallelStateEntered")
+_COMPOUND_STARTED = ("MapStateStarted", "ParallelStateStarted")
+_COMPOUND_ENDS = tuple(f"{kind}State{end}" for kind in ("Map", "Parallel")
+                       for end in ("Succeeded", "Failed", "Aborted"))
 
 
 @dataclass
@@ -27,10 +32,26 @@ class Taken:
 
 
 def compact(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What attribution needs of each event: type, state name, Choice input, error."""
+    """What attribution needs of each top-level event: type, state name, Choice input, error.
+
+    The graph draws a Map or Parallel as one state, so the events of its iterations and
+    branches are left out (a retried Map starts again at the same depth).
+    """
     events: list[dict[str, Any]] = []
+    opened: list[bool] = []  # one per Map/Parallel entered and not ended: has it started?
     for event in history:
-        item: dict[str, Any] = {"type": event["type"]}
+        nested = any(opened)
+        kind = event["type"]
+        if kind in _COMPOUND_ENTERED:
+            opened.append(False)
+        elif kind in _COMPOUND_STARTED and opened:
+            opened[-1] = True
+        elif kind in _COMPOUND_ENDS and opened:
+            opened.pop()
+            nested = any(opened)
+        if nested:
+            continue
+        item: dict[str, Any] = {"type": kind}
         entered = event.get("stateEnteredEventDetails")
         if entered is not None:
             item["name"] = entered["name"]

@@ -15,6 +15,7 @@ from typing import Any
 from testbed.parity.cases import Case
 from testbed.parity.execute import Observed
 from testbed.parity.names import RECORDED_REGION, Names
+from testbed.parity.parallel_order import applies, ordered
 
 # A Lambda's stack trace names its file where the runtime unpacked it: AWS says /var/task.
 _TRACE_FILE = re.compile(r'File (\\*)"[^"\\]*/handler\.py(\\*)"')
@@ -46,12 +47,13 @@ def observed(seen: Observed, case: Case, names: Names | None) -> dict[str, Any]:
     def clean(value: str | None) -> Any:
         return parse_once(None if value is None else text(value, case, names))
 
+    events = ordered(seen.events) if applies(case.expected.get("event_types", [])) else seen.events
     return {
         "status": seen.status,
         "output": clean(seen.output),
         "error": clean(seen.error),
         "cause": clean(seen.cause),
-        "event_types": [event["type"] for event in seen.events],
+        "event_types": [event["type"] for event in events],
         "states_entered": [event["stateEnteredEventDetails"]["name"]
-                           for event in seen.events if "stateEnteredEventDetails" in event],
+                           for event in events if "stateEnteredEventDetails" in event],
     }

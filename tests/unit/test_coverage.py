@@ -77,6 +77,18 @@ def test_attribution_names_the_rule_catch_and_retry_taken() -> None:
     assert not taken.unexplained and not caught.unexplained
 
 
+def test_the_states_inside_a_map_or_parallel_are_not_top_level_transitions() -> None:
+    # As AWS records a Map (retried once, its items' states in the history) inside the workflow.
+    item = [{"type": "MapIterationStarted"}, entered("Inner", "Pass"), {"type": "MapIterationFailed"}]
+    history = [entered("FetchTemplateFromDynamoDB", "Map"), {"type": "MapStateStarted"}, *item,
+               {"type": "MapStateStarted"}, *item, entered("Nested", "Parallel"), {"type": "ParallelStateStarted"},
+               entered("Deeper", "Pass"), {"type": "ParallelStateSucceeded"},
+               {"type": "MapStateSucceeded"}, entered("CheckTemplateExists", "Choice", FOUND)]
+    names = [event["name"] for event in attribution.compact(history) if "name" in event]
+    assert names == ["FetchTemplateFromDynamoDB", "CheckTemplateExists"]
+    assert [event["type"] for event in attribution.compact(history)][-2:] == ["MapStateSucceeded", "ChoiceStateEntered"]
+
+
 def test_a_choice_rule_is_found_by_evaluating_it_not_by_its_target() -> None:
     # Rules 1 and 2 of ChoiceState both go to DescribeInvalidResult: only evaluation tells them apart.
     asl = graph.from_definition(ASL)

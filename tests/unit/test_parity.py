@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from testbed.parity import baseline, normalise
+from testbed.parity import baseline, normalise, parallel_order
 from testbed.parity.__main__ import main
 from testbed.parity.cases import ENV_VAR, Case, CasesMissing, cases_dir, from_dict, load
 from testbed.parity.compare import compare
@@ -66,6 +66,22 @@ def test_only_a_text_starting_with_a_brace_is_parsed():
 
 def categories(expected: dict, actual: dict, wildcards: list[str] | None = None) -> list[str]:
     return [d.category for d in compare(expected, actual, wildcards or [])]
+
+
+def test_parallel_events_are_ordered_as_the_recording_transformer_left_them():
+    def state(kind: str, name: str) -> dict:
+        return {"type": f"PassState{kind}", f"state{kind}EventDetails": {"name": name, "input": "{}"}}
+
+    # Two branches as they ran, interleaved; a nested Parallel in the second.
+    ran = [{"type": "ParallelStateEntered"}, {"type": "ParallelStateStarted"},
+           state("Entered", "B2"), state("Entered", "A1"), state("Exited", "A1"), state("Exited", "B2"),
+           {"type": "ParallelStateSucceeded"}, {"type": "ParallelStateExited"}, {"type": "ExecutionSucceeded"}]
+    shown = parallel_order.ordered(ran)
+    assert [e["type"] for e in shown] == ["ParallelStateEntered", "ParallelStateStarted", "PassStateEntered",
+                                          "PassStateEntered", "PassStateExited", "PassStateExited",
+                                          "ParallelStateExited", "ExecutionSucceeded"]  # Succeeded dropped, as recorded
+    assert [e["stateEnteredEventDetails"]["name"] for e in shown if "stateEnteredEventDetails" in e] == ["A1", "B2"]
+    assert parallel_order.applies(["ParallelStateStarted"]) and not parallel_order.applies(["MapStateStarted"])
 
 
 def test_comparer_names_each_difference():

@@ -10,6 +10,7 @@ from __future__ import annotations
 from testbed.emulator.patches import (
     bytecode_cache,
     choice_rules,
+    compound_states,
     content_types,
     dynamodb_task,
     error_names,
@@ -23,6 +24,8 @@ from testbed.emulator.patches import (
     lambda_invoke,
     lambda_isolation,
     log_drain,
+    map_history,
+    parallel_history,
     payload_limit,
     task_history,
     terminal_errors,
@@ -34,12 +37,14 @@ from testbed.emulator.patches import (
 
 # Source edits go before the wrappers of the same function: worker_reuse before error_names
 # (Worker.invoke), thread_reuse before execution_input (_start_execution). The Step Functions
-# fidelity seams (functions replaced or wrapped whole) come last, after any source edit.
+# fidelity seams (functions replaced or wrapped whole) come last, after any source edit; the
+# Map and Parallel handlers are replaced before payload_limit wraps them.
 PATCHES = (
     execution_start, thread_reuse, execution_input, test_state_retry, worker_reuse, error_names,
     worker_updates, fast_shutdown, lambda_isolation, log_drain, bytecode_cache, content_types,
-    task_history, lambda_invoke, fail_without_error,
-    terminal_errors, jsonpath_engine, jsonpath_required, choice_rules, intrinsics, payload_limit, dynamodb_task,
+    task_history, lambda_invoke, fail_without_error, map_history,
+    compound_states, parallel_history, terminal_errors, jsonpath_engine, jsonpath_required, choice_rules, intrinsics,
+    payload_limit, dynamodb_task,
 )
 
 

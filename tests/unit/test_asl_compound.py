@@ -1,0 +1,93 @@
+"""Map and Parallel histories as AWS records them (patches compound_states, map_history,
+parallel_history). Each expected history is an AWS-recorded parity case's, which unpatched
+MiniStack 1.5.33 did not produce: it recorded only the Map's or Parallel's Entered and Exited.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from tests.unit.sfn_inprocess import entered, run, types
+
+PASS_END = {"Type": "Pass", "End": True}
+
+
+def map_state(processor: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {"Type": "Map", "MaxConcurrency": 1, "ItemProcessor": processor, "End": True, **fields}
+
+
+def test_an_inline_maps_items_and_their_states_are_in_the_history_as_on_aws():
+    # test_map_state_no_processor_config
+    processor = {"StartAt": "HandleItem", "States": {"HandleItem": PASS_END}}
+    execution = run({"StartAt": "MapState", "States": {"MapState": map_state(processor)}}, [1, 2])
+
+    item = ["MapIterationStarted", "PassStateEntered", "PassStateExited", "MapIterationSucceeded"]
+    assert types(execution) == ["ExecutionStarted", "MapStateEntered", "MapStateStarted", *item, *item,
+                                "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]
+    assert execution["events"][2]["mapStateStartedEventDetails"] == {"length": 2}
+    assert execution["events"][7]["mapIterationStartedEventDetails"] == {"name": "MapState", "index": 1}
+    assert entered(execution) == ["MapState", "HandleItem", "HandleItem"]
+
+
+def test_a_failed_item_stops_the_map_and_map_state_failed_precedes_the_catch_as_on_aws():
+    # test_map_state_break_condition: with MaxConcurrency 1 the items after the failed one never start
+    processor = {"StartAt": "Check", "States": {
+        "Check": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 3, "Next": "Break"}],
+                  "Default": "Pass"},
+        "Break": {"Type": "Fail", "Error": "SomeFailure"}, "Pass": PASS_END}}
+    caught = map_state(processor, Catch=[{"ErrorEquals": ["SomeFailure"], "Next": "Caught"}])
+    del caught["End"]
+    caught["Next"] = "Caught"
+    execution = run({"StartAt": "MapState", "States": {"MapState": caught, "Caught": PASS_END}}, [1, 3, 5])
+
+    assert types(execution)[2:] == [
+        "MapStateStarted", "MapIterationStarted", "ChoiceStateEntered", "ChoiceStateExited", "PassStateEntered",
+        "PassStateExited", "MapIterationSucceeded", "MapIterationStarted", "ChoiceStateEntered",
+        "ChoiceStateExited", "FailStateEntered", "MapIterationFailed", "MapStateFailed", "MapStateExited",
+        "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]
+
+
+def test_a_distributed_map_records_its_map_run_as_on_aws():
+    # test_map_state_config_distributed_parameters
+    processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                 "StartAt": "Inner", "States": {"Inner": PASS_END}}
+    execution = run({"StartAt": "MapState", "States": {"MapState": map_state(processor)}}, ["Hello", "World"])
+
+    assert types(execution) == ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted",
+                                "MapRunSucceeded", "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]
+    assert execution["events"][3]["mapRunStartedEventDetails"]["mapRunArn"].split(":")[5] == "mapRun"
+
+
+def test_a_parallels_branches_are_in_the_history_as_on_aws():
+    # test_parallel_state_order (before the recording's reordering: one branch after the other here)
+    branches = [{"StartAt": f"Branch{i}", "States": {f"Branch{i}": PASS_END}} for i in range(2)]
+    execution = run({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": branches, "End": True}}})
+
+    kinds = types(execution)
+    assert kinds[:3] == ["ExecutionStarted", "ParallelStateEntered", "ParallelStateStarted"]
+    assert sorted(kinds[3:7]) == ["PassStateEntered"] * 2 + ["PassStateExited"] * 2
+    assert kinds[7:] == ["ParallelStateSucceeded", "ParallelStateExited", "ExecutionSucceeded"]
+    assert sorted(entered(execution)[1:]) == ["Branch0", "Branch1"]
+
+
+def test_a_failed_branch_fails_the_parallel_before_the_execution_as_on_aws():
+    branches = [{"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "E", "Cause": "c"}}}]
+    execution = run({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": branches, "End": True}}})
+
+    assert types(execution) == ["ExecutionStarted", "ParallelStateEntered", "ParallelStateStarted",
+                                "FailStateEntered", "ParallelStateFailed", "ExecutionFailed"]
+
+
+def test_concurrent_items_never_share_an_event_id():
+    processor = {"StartAt": "HandleItem", "States": {"HandleItem": PASS_END}}
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch often enough for a race between counting and appending to show
+    try:
+        execution = run({"StartAt": "MapState", "States": {"MapState": map_state(processor, MaxConcurrency=0)}},
+                        list(range(40)))
+    finally:
+        sys.setswitchinterval(switch)
+
+    assert [event["id"] for event in execution["events"]] == list(range(1, len(execution["events"]) + 1))
+    assert types(execution).count("MapIterationSucceeded") == 40
