@@ -91,3 +91,13 @@ def test_concurrent_items_never_share_an_event_id():
 
     assert [event["id"] for event in execution["events"]] == list(range(1, len(execution["events"]) + 1))
     assert types(execution).count("MapIterationSucceeded") == 40
+
+
+def test_a_runtime_cause_names_the_event_that_entered_the_state_as_on_aws():
+    # test_invalid_jsonpath[ST.INVALID_JSONPATH_IN_OUTPUTPATH], after a first state (entered at #4, not #2)
+    execution = run({"StartAt": "first", "States": {
+        "first": {"Type": "Pass", "Next": "pass"}, "pass": {"Type": "Pass", "OutputPath": "$.NoSuch", "End": True}}})
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "States.Runtime")
+    assert execution["cause"] == ("An error occurred while executing the state 'pass' (entered at the event id #4). "
+                                  "Invalid path '$.NoSuch' : No results for path: $['NoSuch']")

@@ -6,7 +6,9 @@ both as terminal: `States.ALL` "can't catch the States.DataLimitExceeded termina
 Runtime error types", and a `States.Runtime` error is neither retried nor caught even when
 named (the recorded case `test_catch_states_runtime`: a Catch on `States.Runtime` does not
 see an OutputPath that names nothing). `States.DataLimitExceeded` is still matched where a
-retrier or catcher names it. Also the one home of the wording of a state's runtime error.
+retrier or catcher names it. Also the one home of the wording of a state's runtime error:
+"An error occurred while executing the state 'S' (entered at the event id #N). ...", N the
+id of the `<Type>StateEntered` event of the state's latest entry (upstream has no such cause).
 """
 
 from __future__ import annotations
@@ -40,9 +42,23 @@ def state_name(ctx: Any) -> str:
     return str(((ctx or {}).get("State") or {}).get("Name", "?"))
 
 
+def entered_event_id(ctx: Any) -> int | None:
+    """The id of the history event that entered the current state (its latest entry), if recorded."""
+    from ministack.services import stepfunctions
+
+    execution = stepfunctions._executions.get(((ctx or {}).get("Execution") or {}).get("Id"))
+    name = state_name(ctx)
+    for event in reversed(list((execution or {}).get("events", ()))):
+        if (event.get("stateEnteredEventDetails") or {}).get("name") == name:
+            return int(event["id"])
+    return None
+
+
 def runtime_cause(ctx: Any, detail: str) -> str:
-    """The cause of a `States.Runtime` raised while running the current state."""
-    return f"An error occurred while executing the state '{state_name(ctx)}'. {detail}"
+    """The cause of an error raised while running the current state, worded as AWS words it."""
+    event_id = entered_event_id(ctx)
+    entered = "" if event_id is None else f" (entered at the event id #{event_id})"
+    return f"An error occurred while executing the state '{state_name(ctx)}'{entered}. {detail}"
 
 
 def runtime_error(ctx: Any, detail: str) -> Exception:
