@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import pytest
+
 from tests.unit.sfn_inprocess import entered, run, types
 
 PASS_END = {"Type": "Pass", "End": True}
@@ -101,3 +103,53 @@ def test_a_runtime_cause_names_the_event_that_entered_the_state_as_on_aws():
     assert (execution["status"], execution["error"]) == ("FAILED", "States.Runtime")
     assert execution["cause"] == ("An error occurred while executing the state 'pass' (entered at the event id #4). "
                                   "Invalid path '$.NoSuch' : No results for path: $['NoSuch']")
+
+
+def test_a_jsonata_items_field_of_the_wrong_type_is_an_evaluation_failure_as_on_aws():
+    # test_map_state_items_eval_jsonata_fail[object]
+    processor = {"StartAt": "Pass", "States": {"Pass": PASS_END}}
+    execution = run({"QueryLanguage": "JSONata", "StartAt": "MapIterateState", "States": {
+        "MapIterateState": map_state(processor, Items="{% {'foo': 'bar'} %}")}})
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "States.QueryEvaluationError")
+    assert execution["cause"] == (
+        "An error occurred while executing the state 'MapIterateState' (entered at the event id #2). The JSONata "
+        "expression '{'foo': 'bar'}' specified for the field 'Items' returned an unexpected result type. "
+        "Expected 'array', but was 'object' for value: {\"foo\":\"bar\"}")
+    assert types(execution) == ["ExecutionStarted", "MapStateEntered", "EvaluationFailed", "MapStateFailed",
+                                "ExecutionFailed"]
+
+
+def test_a_jsonata_maps_input_must_be_an_array_as_on_aws():
+    # test_map_state_items_input_types[number]
+    processor = {"StartAt": "Pass", "States": {"Pass": PASS_END}}
+    execution = run({"QueryLanguage": "JSONata", "StartAt": "MapIterateState", "States": {
+        "MapIterateState": map_state(processor)}}, 1)
+
+    assert (execution["status"], execution["error"]) == ("FAILED", "States.QueryEvaluationError")
+    assert execution["cause"].endswith("(entered at the event id #2). Map state input must be an array but was: 1")
+
+
+@pytest.mark.parametrize("stamp", ["2016-12-05 21:29:29Z", "2016-12-05T21:29:29", "2016-13-05T21:29:29Z"])
+def test_a_wait_timestamp_must_be_an_iso_8601_offset_date_time_as_on_aws(stamp):
+    # test_wait_timestamp_path[NO_T, NO_Z, INVALID_DATE], test_wait_timestamp_jsonata[...]
+    path = run({"StartAt": "WaitUntil", "States": {"WaitUntil": {
+        "Type": "Wait", "TimestampPath": "$.TimestampValue", "End": True}}}, {"TimestampValue": stamp})
+    jsonata = run({"QueryLanguage": "JSONata", "StartAt": "WaitState", "States": {"WaitState": {
+        "Type": "Wait", "Timestamp": "{% $states.input.TimestampValue %}", "End": True}}}, {"TimestampValue": stamp})
+
+    assert (path["error"], path["cause"]) == ("States.Runtime", (
+        "An error occurred while executing the state 'WaitUntil' (entered at the event id #2). The TimestampPath "
+        f"parameter does not reference a valid ISO-8601 extended offset date-time format string: "
+        f"$.TimestampValue == {stamp}"))
+    assert types(jsonata) == ["ExecutionStarted", "WaitStateEntered", "EvaluationFailed", "ExecutionFailed"]
+    assert (jsonata["error"], jsonata["cause"]) == ("States.QueryEvaluationError", (
+        "An error occurred while executing the state 'WaitState' (entered at the event id #2). The Timestamp field "
+        f"cannot be parsed as an ISO-8601 extended offset date-time format string: {stamp}"))
+
+
+def test_a_wait_timestamp_may_have_nanoseconds_or_an_offset():
+    for stamp in ("2016-03-05T21:29:29.243167252Z", "2016-03-14T01:59:00+01:00"):
+        execution = run({"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.t", "End": True}}},
+                        {"t": stamp})
+        assert execution["status"] == "SUCCEEDED"

@@ -14,6 +14,7 @@ from testbed.emulator.patches import (
     content_types,
     dynamodb_task,
     error_names,
+    evaluation_failed,
     execution_input,
     execution_start,
     fail_without_error,
@@ -31,6 +32,7 @@ from testbed.emulator.patches import (
     terminal_errors,
     test_state_retry,
     thread_reuse,
+    wait_timestamps,
     worker_reuse,
     worker_updates,
 )
@@ -43,8 +45,8 @@ PATCHES = (
     execution_start, thread_reuse, execution_input, test_state_retry, worker_reuse, error_names,
     worker_updates, fast_shutdown, lambda_isolation, log_drain, bytecode_cache, content_types,
     task_history, lambda_invoke, fail_without_error, map_history,
-    compound_states, parallel_history, terminal_errors, jsonpath_engine, jsonpath_required, choice_rules, intrinsics,
-    payload_limit, dynamodb_task,
+    compound_states, parallel_history, evaluation_failed, wait_timestamps, terminal_errors, jsonpath_engine,
+    jsonpath_required, choice_rules, intrinsics, payload_limit, dynamodb_task,
 )
 
 

@@ -13,7 +13,7 @@ append concurrently, and two events must never get the same id.
 Also the one home of the Retry/Catch loop of Map and Parallel states (`retry_and_catch`):
 upstream's `_with_retry_and_catch`, plus a `failed` call when an error leaves the state
 (no retrier left), before any Catch: AWS records `MapStateFailed` / `ParallelStateFailed`
-there, also when a Catch then takes the error.
+there, also when a Catch then takes the error (after `EvaluationFailed`, evaluation_failed).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from testbed.emulator.patches import evaluation_failed
 from testbed.emulator.patches.source import replace_function
 
 NAME = "compound-states"
@@ -105,6 +106,7 @@ def retry_and_catch(state_def: dict[str, Any], raw_input: Any, ctx: dict[str, An
                 sfn._scaled_sleep(min(interval * (retrier.get("BackoffRate", 2.0) ** count), 60))
                 retry_counts[retrier_idx] = count + 1
                 continue
+            evaluation_failed.report(ctx, err)
             failed(err)
             catcher = sfn._find_matching_catcher(state_def.get("Catch", []), err.error)
             if catcher is None:

@@ -11,7 +11,9 @@ failed. AWS records (the parity cases `test_map_state*`):
 - distributed: `MapRunStarted` (`mapRunArn`), then `MapRunSucceeded` or `MapRunFailed`
   (the items run as child executions, whose events are their own);
 - `MapStateSucceeded`, or `MapStateFailed` when an error leaves the state (after its
-  retries, before a Catch); not for a `States.Runtime` of the Map itself.
+  retries, before a Catch); not for a `States.Runtime` of the Map itself;
+- a JSONata Map whose items are not an array: `States.QueryEvaluationError` "Map state
+  input must be an array but was: 1" (upstream iterates the value as one item).
 What the Map computes is upstream's.
 """
 
@@ -25,6 +27,7 @@ from concurrent.futures import wait as futures_wait
 from typing import Any
 
 from testbed.emulator.patches.compound_states import retry_and_catch
+from testbed.emulator.patches.evaluation_failed import ERROR, compact_json
 from testbed.emulator.patches.source import patch_function_source, replace_function
 from testbed.emulator.patches.terminal_errors import RUNTIME
 
@@ -74,6 +77,8 @@ def run_map_items(state_def: dict[str, Any], raw_input: Any, execution: dict[str
     else:
         items = sfn._resolve_path_or_ctx(state_def.get("ItemsPath", "$"), effective, ctx)
     if not isinstance(items, list):
+        if is_jsonata:
+            raise sfn._ExecutionError(ERROR, f"Map state input must be an array but was: {compact_json(items)}")
         items = [items]
     iterator = state_def.get("Iterator") or state_def.get("ItemProcessor", {})
     max_conc = state_def.get("MaxConcurrency", 0)
