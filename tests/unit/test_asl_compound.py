@@ -153,3 +153,21 @@ def test_a_wait_timestamp_may_have_nanoseconds_or_an_offset():
         execution = run({"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.t", "End": True}}},
                         {"t": stamp})
         assert execution["status"] == "SUCCEEDED"
+
+
+@pytest.mark.parametrize(("field", "value", "events"), [
+    ("MaxConcurrency", "NoNumber", ["ExecutionStarted", "MapStateEntered", "ExecutionFailed"]),
+    ("ToleratedFailureCount", {}, ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "ExecutionFailed"]),
+])
+def test_a_count_path_must_name_an_integer_as_on_aws(field, value, events):
+    # test_max_concurrency_path[NoNumber], test_map_state_tolerated_failure_count_path[tolerated_failure_count_value0]
+    processor = {"ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "Inner", "States": {"Inner": PASS_END}}
+    state = {**map_state(processor, ItemsPath="$.Items"), f"{field}Path": "$.Count"}
+    del state["MaxConcurrency"]
+    execution = run({"StartAt": "MapState", "States": {"MapState": state}}, {"Items": [0], "Count": value})
+
+    assert (execution["error"], types(execution)) == ("States.Runtime", events)
+    shown = value if isinstance(value, str) else "{}"
+    assert execution["cause"] == ("An error occurred while executing the state 'MapState' (entered at the event id "
+                                  f'#2). The {field}Path field refers to value "{shown}" which is not a valid '
+                                  "integer: $.Count")

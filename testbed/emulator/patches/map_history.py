@@ -12,6 +12,9 @@ failed. AWS records (the parity cases `test_map_state*`):
   (the items run as child executions, whose events are their own);
 - `MapStateSucceeded`, or `MapStateFailed` when an error leaves the state (after its
   retries, before a Catch); not for a `States.Runtime` of the Map itself;
+- `MaxConcurrencyPath` and `ToleratedFailureCountPath` (upstream ignores them) name an
+  integer, else `States.Runtime` "The MaxConcurrencyPath field refers to value "x" which is
+  not a valid integer: $.path" (the tolerated count is read once started, and not negative);
 - a JSONata Map whose items are not an array: `States.QueryEvaluationError` "Map state
   input must be an array but was: 1" (upstream iterates the value as one item).
 What the Map computes is upstream's.
@@ -29,7 +32,7 @@ from typing import Any
 from testbed.emulator.patches.compound_states import retry_and_catch
 from testbed.emulator.patches.evaluation_failed import ERROR, compact_json
 from testbed.emulator.patches.source import patch_function_source, replace_function
-from testbed.emulator.patches.terminal_errors import RUNTIME
+from testbed.emulator.patches.terminal_errors import RUNTIME, runtime_error
 
 NAME = "map-history"
 UPSTREAM = {
@@ -65,6 +68,21 @@ def iteration(execution: dict[str, Any], outcome: str, name: str, index: int) ->
         f"mapIteration{outcome}EventDetails": {"name": name, "index": index}})
 
 
+def integer_path(state_def: dict[str, Any], field: str, data: Any, ctx: Any) -> int | None:
+    """The integer a `<field>Path` (MaxConcurrencyPath, ToleratedFailureCountPath) names, if the state has one."""
+    from ministack.services import stepfunctions as sfn
+
+    path = state_def.get(f"{field}Path")
+    if not isinstance(path, str):
+        return None
+    value = sfn._resolve_path_or_ctx(path, data, ctx)
+    if not isinstance(value, int) or isinstance(value, bool):
+        shown = value if isinstance(value, str) else compact_json(value)
+        raise runtime_error(ctx, f'The {field}Path field refers to value "{shown}" which is not a valid integer: '
+                                 f"{path}")
+    return value
+
+
 def run_map_items(state_def: dict[str, Any], raw_input: Any, execution: dict[str, Any], ctx: dict[str, Any]) -> Any:
     """Upstream's `_run_map_items`, recording the Map's start and each iteration."""
     from ministack.services import stepfunctions as sfn
@@ -84,9 +102,15 @@ def run_map_items(state_def: dict[str, Any], raw_input: Any, execution: dict[str
     max_conc = state_def.get("MaxConcurrency", 0)
     if is_jsonata and "MaxConcurrency" in state_def:
         max_conc = sfn._jsonata_state_field(state_def, "MaxConcurrency", "number", raw_input, ctx)
+    from_path = integer_path(state_def, "MaxConcurrency", effective, ctx)
+    max_conc = max_conc if from_path is None else from_path
     sfn._add_event(execution, "MapStateStarted", {"mapStateStartedEventDetails": {"length": len(items)}})
     if (iterator.get("ProcessorConfig") or {}).get("Mode") == "DISTRIBUTED":
-        return sfn._run_distributed_map(state_def, raw_input, effective, iterator, execution, ctx)
+        tolerated = integer_path(state_def, "ToleratedFailureCount", effective, ctx)
+        if tolerated is not None and tolerated < 0:
+            raise runtime_error(ctx, "ToleratedFailureCount cannot be negative.")
+        read = {"MaxConcurrency": max_conc, **({} if tolerated is None else {"ToleratedFailureCount": tolerated})}
+        return sfn._run_distributed_map({**state_def, **read}, raw_input, effective, iterator, execution, ctx)
 
     name = ctx["State"]["Name"]
     results: list[Any] = [None] * len(items)
