@@ -100,6 +100,9 @@ bench: venv ## per backend: floor, Pass-only, workflow, throughput at 1/4/16 (fi
 parity: venv ## replay the recorded AWS executions on a fresh embedded stack (PARITY_ARGS="--backend localstack": LocalStack); exit 1 if a baseline case stops matching
 	$(PY) -m testbed.parity $(PARITY_ARGS)
 
+parity-table: venv ## write the parity table in docs/fidelity.md and README.md from the last `make parity` report
+	$(PY) -m testbed.parity.table .testbed/reports/parity-embedded.json
+
 parity-baseline: venv ## as `make parity`, then record this run's matches as the baseline (testbed/parity/baseline-<engine>.txt)
 	$(PY) -m testbed.parity --update-baseline $(PARITY_ARGS)
 
