@@ -43,7 +43,8 @@ def load(report_path: Path) -> dict[str, Any]:
     try:
         report: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"error: {report_path}: cannot read a parity report ({exc}); run `make parity` first") from None
+        raise SystemExit(f"error: {report_path}: cannot read a parity report ({exc}); "
+                         "run `make parity` first") from None
     return report
 
 
