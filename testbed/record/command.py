@@ -8,9 +8,11 @@ what passes through is scrubbed of every secret the templates resolve before it 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from testbed import aws, settings
 from testbed.config import Config
@@ -70,6 +72,7 @@ def parse(argv: list[str], config: Config) -> argparse.Namespace:
 
 
 def start(stack: Stack, args: argparse.Namespace) -> None:
+    _check_reachable(stack, args.target)
     admin = MockApiAdmin(stack.endpoints.mockapi)
     _check_lambda_points_at_mockapi(stack)
     values, missing = secret_values(stack.target)
@@ -88,6 +91,7 @@ def start(stack: Stack, args: argparse.Namespace) -> None:
         if exc.context.get("status") != 403:
             raise
         stack.allow_record_target(args.target)  # the person at this terminal allows it explicitly
+        print(f"Restarted the mock API allowing {args.target}: its run-time stubs and journal start empty.")
         admin = MockApiAdmin(stack.endpoints.mockapi)
         admin.start(spec)
     print(f"Recording {args.target} through {stack.endpoints.mockapi} "
@@ -111,6 +115,26 @@ def stop(stack: Stack, args: argparse.Namespace) -> Path:
     print(f"Wrote {len(mappings)} mappings and a HAR file to {shown}/ ({len(written)} files, scanned for secrets).")
     print(f"Replay it strictly: TESTBED_MOCKAPI_MAPPINGS={shown} TESTBED_MOCKAPI_STRICT=1 make up / make test")
     return folder
+
+
+def _check_reachable(stack: Stack, target: str) -> None:
+    """A loopback target is the mock API's own host: refused where that is a container, not this machine."""
+    host = urlsplit(target).hostname or ""
+    if not _is_loopback(host):
+        return
+    address = stack.local_server_host()
+    if not _is_loopback(address):
+        raise TestbedError(f"--target {target}: the {stack.name} stack's mock API runs in a container, "
+                           f"where {host} is the container itself, not this machine",
+                           hint=f"serve the API on {address} (this machine's address on the stack's network) "
+                                f"and record --target http://{address}:PORT")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_lambda_points_at_mockapi(stack: Stack) -> None:

@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from testbed import aws, settings
-from testbed.config import Config
+from testbed.config import LOCALHOST, Config
 from testbed.deploy.report import SeedReport
 from testbed.errors import TestbedError
 
@@ -62,6 +62,13 @@ class Stack(ABC):
     @abstractmethod
     def emulator_logs(self) -> str:
         """The AWS emulator's own output (for diagnostics, and for leak checks in tests)."""
+
+    def local_server_host(self) -> str:
+        """The address on this machine a server must listen on for the stack's mock API to reach it.
+
+        E.g. an API to record (`testbed record --target http://ADDRESS:PORT`).
+        """
+        return LOCALHOST
 
     def allow_record_target(self, origin: str) -> None:
         """Let the running mock API record through to `origin` (it refuses targets it was not started with)."""

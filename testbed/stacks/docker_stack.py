@@ -8,9 +8,11 @@ several stacks (a user's and the tests') can run side by side.
 
 from __future__ import annotations
 
+import ipaddress
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from testcontainers.compose import DockerCompose
 from testcontainers.core.exceptions import ContainerIsNotRunning
@@ -132,6 +134,40 @@ class DockerStack(Stack):
     def stop(self) -> None:
         self._endpoints = None
         self.compose.stop(down=True)
+
+    def local_server_host(self) -> str:
+        """The stack network's gateway: this machine's address on the bridge, which its containers reach.
+
+        Not 127.0.0.1 (in a container, that is the container) nor every interface: a server bound
+        here is reachable from this machine and this stack's containers only.
+        """
+        network = self._variables["TESTBED_NETWORK"]
+        inspect = ["docker", "network", "inspect", network, "--format", "{{range .IPAM.Config}}{{.Gateway}} {{end}}"]
+        done = subprocess.run(inspect, capture_output=True, text=True, check=False)
+        gateways = [g for g in done.stdout.split() if done.returncode == 0 and ipaddress.ip_address(g).version == 4]
+        if not gateways:
+            raise StackError(f"the docker stack's network {network!r} has no IPv4 gateway "
+                             f"({done.stderr.strip() or done.stdout.strip() or 'none listed'})",
+                             hint="is the stack up? `make status`, then `make up`")
+        return gateways[0]
+
+    def allow_record_target(self, origin: str) -> None:
+        """Recreate the mock API's container allowing `origin` too (its run-time stubs and journal start empty).
+
+        It keeps its host port, so endpoints others looked up stay right; the emulator keeps running.
+        """
+        port = urlsplit(self.endpoints.mockapi).port
+        self.config = self.config.replace(record_targets=(*self.config.record_targets, origin))
+        self._variables.update(TESTBED_RECORD_TARGETS=",".join(self.config.record_targets),
+                               TESTBED_MOCKAPI_PORT=str(port))
+        self._write_env_file(python_image(self.config))
+        command = [*self.compose.compose_command_property, "up", "--detach", "--wait", "--no-deps", "--no-build",
+                   "mockapi"]
+        done = subprocess.run(command, cwd=self.compose.context, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise StackError(f"recreating the mock API allowing {origin} failed (exit {done.returncode}):\n"
+                             f"{done.stderr.strip()[-3000:]}\n{self._logs()}")
+        self._endpoints = None  # looked up again: the same, as pinned
 
     def seed(self) -> SeedReport:
         """Run the emulator's seed hook again (the Lambda zip is built by the emulator's Python).
