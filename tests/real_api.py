@@ -1,7 +1,8 @@
-"""A stand-in for "the real API" in its own process: `python -m tests.real_api [--drift] [--api-key K]`.
+"""A stand-in for "the real API" in its own process: `python -m tests.real_api [--host H] [--drift] [--api-key K]`.
 
 Not the mock API: recordings are made through the mock's proxy against this server, then
-replayed with it stopped. It prints `PORT <n>` once it listens (port 0: a free one).
+replayed with it stopped. It prints `PORT <n>` once it listens (port 0: a free one) on --host
+(127.0.0.1; for the docker stack, its network's gateway, `Stack.local_server_host()`).
 --drift answers the same paths with another shape (what `testbed record --verify` must notice).
 
 GET  /api/users/<id>      {"id", "name", "tags", "active"}  (drift: id a string, no tags, + email)
@@ -27,6 +28,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import SplitResult, parse_qs, urlsplit
+
+from testbed.config import LOCALHOST
 
 STARTUP_DEADLINE_S = 15.0
 
@@ -94,12 +97,13 @@ def _from_api(url: SplitResult) -> SplitResult:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.real_api")
+    parser.add_argument("--host", default=LOCALHOST)
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--drift", action="store_true")
     parser.add_argument("--api-key", default="")
     args = parser.parse_args(argv)
     RealApi.drift, RealApi.api_key = args.drift, args.api_key
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), RealApi)
+    server = ThreadingHTTPServer((args.host, args.port), RealApi)
     print(f"PORT {server.server_address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
@@ -107,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 @contextlib.contextmanager
-def running(*args: str) -> Iterator[str]:
-    """The real API in its own process for the block: its base URL (stopped afterwards)."""
-    process = subprocess.Popen([sys.executable, "-m", "tests.real_api", *args], stdout=subprocess.PIPE,
+def running(*args: str, host: str = LOCALHOST) -> Iterator[str]:
+    """The real API in its own process for the block, listening on `host`: its base URL (stopped afterwards)."""
+    process = subprocess.Popen([sys.executable, "-m", "tests.real_api", "--host", host, *args], stdout=subprocess.PIPE,
                                cwd=Path(__file__).resolve().parents[1], text=True)
     try:
         assert process.stdout is not None
@@ -118,7 +122,7 @@ def running(*args: str) -> Iterator[str]:
         line = process.stdout.readline() if ready else ""
         if not line.startswith("PORT ") or time.monotonic() > deadline:
             raise RuntimeError(f"the real API did not start (exit {process.poll()}, said {line!r})")
-        yield f"http://127.0.0.1:{int(line.split()[1])}"
+        yield f"http://{host}:{int(line.split()[1])}"
     finally:
         process.terminate()
         try:

@@ -48,7 +48,8 @@ TEST_EMULATOR_ENV = {
 # are the docker emulator's (TEST_EMULATOR_ENV): a seed from a test computes the same allow-list
 # as the stack's own, so "a second seed changes nothing" holds on both backends.
 # The mock API is strict (an unmatched request gets its near misses) and may record through to this
-# machine's servers (tests/real_api.py plays the real API there: tests/integration/test_recording.py).
+# machine's servers (tests/real_api.py plays the real API there: tests/integration/test_recording.py);
+# the docker stack's starter adds the address its containers reach this machine by.
 TEST_CONFIG = Config.from_env().replace(
     allowed_hosts_extra=tuple(TEST_EMULATOR_ENV["TESTBED_ALLOWED_HOSTS_EXTRA"].split(",")),
     mockapi_strict=True, record_targets=("http://127.0.0.1:*",))
@@ -170,6 +171,7 @@ class SharedStacks:
             _write(self._file(backend, "stack.json"), json.dumps(coordinates))
             stack = _stack(backend, coordinates, self.directory / backend)
             stack.start()
+            coordinates["record_targets"] = _allow_recording_from_here(stack)
             report = stack.seed()
             _write(self._file(backend, "ready.json"),
                    json.dumps({"stack": coordinates, "seed_report": report.to_json()}))
@@ -179,7 +181,7 @@ class SharedStacks:
             return 1
 
 
-def _new_coordinates(backend: str, directory: Path) -> dict[str, str | int]:
+def _new_coordinates(backend: str, directory: Path) -> dict[str, Any]:
     if backend in LOCAL_BACKENDS:
         return {"run_dir": str(directory / backend), "emulator_port": probes.free_port(),
                 "mockapi_port": probes.free_port()}
@@ -187,15 +189,30 @@ def _new_coordinates(backend: str, directory: Path) -> dict[str, str | int]:
     return {"project_name": f"testbed-test-{uuid.uuid4().hex[:10]}"}
 
 
+def _allow_recording_from_here(stack: Stack) -> list[str]:
+    """Let the mock API record through to this machine's servers at the address it reaches them by.
+
+    On the docker stack that is its network's gateway, known once the network exists: the mock API's
+    container is recreated allowing it, before any test attaches (a recreation later would empty
+    the journal and stubs of the tests running then).
+    """
+    origin = f"http://{stack.local_server_host()}:*"
+    if origin not in stack.config.record_targets:
+        stack.allow_record_target(origin)
+    return list(stack.config.record_targets)
+
+
 def _stack(backend: str, coordinates: dict, env_dir: Path) -> Stack:
+    # Every process's stack allows what the starter's mock API was started allowing.
+    config = TEST_CONFIG.replace(record_targets=tuple(coordinates.get("record_targets", TEST_CONFIG.record_targets)))
     if backend in LOCAL_BACKENDS:
-        return LOCAL_BACKENDS[backend](TEST_CONFIG, run_dir=Path(coordinates["run_dir"]),
+        return LOCAL_BACKENDS[backend](config, run_dir=Path(coordinates["run_dir"]),
                                        emulator_port=coordinates["emulator_port"],
                                        mockapi_port=coordinates["mockapi_port"], extra_env=TEST_EMULATOR_ENV)
     from testbed.stacks.docker_stack import DockerStack  # testcontainers only when needed
 
     # Each process writes its own Compose env file (same content): never one another's half-written file.
-    return DockerStack(TEST_CONFIG, project_name=coordinates["project_name"], emulator_port=0, mockapi_port=0,
+    return DockerStack(config, project_name=coordinates["project_name"], emulator_port=0, mockapi_port=0,
                        emulator_env=TEST_EMULATOR_ENV, run_dir=env_dir)
 
 

@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from generic_api_call.secrets import forms
+from testbed.errors import TestbedError
 from testbed.record import command, drift, files
 from tests import real_api
 from tests.support import unique
@@ -26,11 +27,6 @@ if TYPE_CHECKING:  # imported at run time, pytest would try to collect the Testb
     from tests.support import Testbed
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("recording")]  # one recording at a time
-
-
-def _embedded_only(testbed: Testbed) -> None:
-    if testbed.stack.name != "embedded":
-        pytest.skip("the real API listens on this machine's 127.0.0.1, which the docker stack's mock API cannot reach")
 
 
 def _runs(testbed: Testbed, names: dict[str, str]) -> list[tuple[str, int, Any]]:
@@ -47,7 +43,7 @@ def _runs(testbed: Testbed, names: dict[str, str]) -> list[tuple[str, int, Any]]
 
 def test_record_replay_scrub_and_drift_through_the_state_machine(
         testbed: Testbed, make_template: Callable[..., str], make_secret: Callable[[str], str], tmp_path: Path) -> None:
-    _embedded_only(testbed)
+    host = testbed.stack.local_server_host()  # where the stack's mock API reaches this machine
     key = f"rk/{unique('')[-10:]}+=ä"  # characters each encoding of the Lambda's mask writes differently
     secret_name = make_secret(key)
     prefix = unique("rec")
@@ -64,7 +60,7 @@ def test_record_replay_scrub_and_drift_through_the_state_machine(
     folder = tmp_path / prefix
 
     # Record: the executions reach the real API through the mock API.
-    with real_api.running("--api-key", key) as target:
+    with real_api.running("--api-key", key, host=host) as target:
         command.start(testbed.stack, command.parse(["--target", target, "--path-pattern", f"/{prefix}/.*"], config))
         try:
             recorded = _runs(testbed, names)
@@ -103,9 +99,35 @@ def test_record_replay_scrub_and_drift_through_the_state_machine(
         requests.post(f"{admin}/scenarios/reset", timeout=10)
 
     # Drift: the live API changed the users answer's shape; the rest did not.
-    with real_api.running("--drift", "--api-key", key) as changed:
+    with real_api.running("--drift", "--api-key", key, host=host) as changed:
         checks = drift.verify(files.read_har(folder), changed, {"X-Api-Key": key})
     by_path = {c.request.rsplit("/", 1)[-1]: c for c in checks}
     assert set(by_path["7"].changes) == {"$.id: number -> string", "$.tags: removed", "$.email: added (string)"}
     assert not any(c.drifted for name, c in by_path.items() if name != "7"), checks
     assert not any(c.skipped for c in checks if c.request.endswith("/secure")), checks
+
+
+def test_a_loopback_target_is_refused_where_the_mock_api_runs_in_a_container(testbed: Testbed) -> None:
+    if testbed.stack.name != "docker":
+        pytest.skip("this stack's mock API runs on this machine: 127.0.0.1 is this machine there")
+    with pytest.raises(TestbedError) as refused:
+        command.start(testbed.stack, command.parse(["--target", "http://127.0.0.1:9"], testbed.stack.config))
+    assert "is the container itself" in str(refused.value)
+    assert f"--target http://{testbed.stack.local_server_host()}:PORT" in (refused.value.hint or "")
+
+
+@pytest.mark.exclusive(reason="restarts the shared stack's mock API: its run-time stubs and journal start empty")
+def test_a_target_not_allowed_at_start_is_allowed_by_restarting_the_mock_api(
+        testbed: Testbed, capsys: pytest.CaptureFixture[str]) -> None:
+    stack = testbed.stack
+    target = f"http://{unique('not-allowed')}.test"  # never called: the filters select no path
+    mockapi = stack.endpoints.mockapi
+    command.start(stack, command.parse(["--target", target, "--path-pattern", "/never/.*"], stack.config))
+    try:
+        assert f"Restarted the mock API allowing {target}: its run-time stubs and journal start empty" \
+            in capsys.readouterr().out
+        assert stack.endpoints.mockapi == mockapi  # the same port: what every test process looked up stays right
+        status = requests.get(f"{mockapi}/__admin/recordings/status", timeout=10).json()
+        assert (status["status"], status["targetBaseUrl"]) == ("Recording", target)
+    finally:
+        requests.post(f"{mockapi}/__admin/recordings/stop", timeout=10)
