@@ -365,10 +365,15 @@ def test_invalid_json_body_is_returned_as_text(testbed, stubbed):
 
 # --- Step Functions limits and Lambda service errors (mocked task results) -------------------
 
+# A format, not AWS behaviour (AWS has no mock configuration): the mocked `Return` of a task whose
+# Resource is a function ARN is, to LocalStack, the Invoke API's answer (it reads `Payload`: the
+# shape AWS's Step Functions Local documents); to MiniStack, the function's result.
+MOCKED_LAMBDA_RESULT = ("LocalStack reads a mocked Lambda `Return` as the Invoke answer ({StatusCode, Payload}); "
+                        "these mocked results are the function's result (MiniStack's reading): KeyError 'Payload'")
+
 
 @pytest.mark.needs_faults
-@pytest.mark.not_on("localstack", reason=(
-    "with SFN_MOCK_CONFIG's mocked Lambda result, LocalStack ends in the Catch, not the Choice: not yet classified"))
+@pytest.mark.not_on("localstack", reason=MOCKED_LAMBDA_RESULT)
 @pytest.mark.parametrize("case", ["ResultWithoutStatusCode", "ResultWithTextStatusCode"])
 def test_result_without_numeric_status_code_fails_through_the_default(testbed, case):
     result = testbed.run("get_user", "GET", {"user_id": "1"}, test_case=case)
@@ -377,8 +382,7 @@ def test_result_without_numeric_status_code_fails_through_the_default(testbed, c
 
 
 @pytest.mark.needs_faults
-@pytest.mark.not_on("localstack", reason=(
-    "with SFN_MOCK_CONFIG's mocked Lambda result, LocalStack ends in the Catch, not the Choice: not yet classified"))
+@pytest.mark.not_on("localstack", reason=MOCKED_LAMBDA_RESULT)
 def test_1xx_result_fails_through_the_choice_state(testbed):
     result = testbed.run("get_user", "GET", {"user_id": "1"}, test_case="Informational1xxResult")
     assert result.status == "FAILED" and result.states == HTTP_FAILURE_PATH
