@@ -1,6 +1,6 @@
 """Benchmark: per backend, the workflow beside its floor. Prints figures; writes JSON.
 
-    make bench                              # every backend that can run here
+    make bench                              # every backend that can run here, in one run
     .venv/bin/python benchmarks/bench_workflow.py --backend embedded --runs 50
 
 Per backend it starts its own stack on free ports, seeds it, then measures, side by side:
@@ -38,11 +38,12 @@ from testbed import aws, settings
 from testbed.config import Config
 from testbed.deploy import seed
 from testbed.runs import executions
-from testbed.stacks import backends
+from testbed.stacks import backends, localstack_venv
 from testbed.stacks.base import Stack
 
 WORKFLOW_INPUT = {"templateName": "get_user", "method": "GET", "params": {"user_id": "42", "fields": "id,name"}}
 PASS_DEFINITION = json.dumps({"StartAt": "Pass", "States": {"Pass": {"Type": "Pass", "End": True}}})
+BACKENDS = ("embedded", "docker", "localstack")
 CONCURRENCY = (1, 4, 16)
 # At least this many executions per concurrent client: 64 at concurrency 16 was 4 rounds, over in
 # ~1 s, and its figure varied by 2x between runs.
@@ -78,15 +79,18 @@ def started_stack(backend: str) -> Iterator[Stack]:
         return
     from testbed.probes import free_port
     from testbed.stacks.embedded import EmbeddedStack
+    from testbed.stacks.localstack_stack import LocalStackStack
 
+    # LocalStack is the embedded stack with another engine: same mock API, same seed, same figures.
+    stack_class = LocalStackStack if backend == "localstack" else EmbeddedStack
     with tempfile.TemporaryDirectory() as run_dir:
-        embedded = EmbeddedStack(run_dir=Path(run_dir), emulator_port=free_port(), mockapi_port=free_port(),
-                                 extra_env=BENCH_ENV)
+        local = stack_class(run_dir=Path(run_dir), emulator_port=free_port(), mockapi_port=free_port(),
+                            extra_env=BENCH_ENV)
         try:
-            embedded.start()
-            yield embedded
+            local.start()
+            yield local
         finally:
-            embedded.stop()
+            local.stop()
 
 
 def floor_sample(stack: Stack, dynamodb: Any, session: requests.Session) -> Callable[[], None]:
@@ -185,19 +189,31 @@ def print_backend(result: dict[str, Any]) -> None:
               f"{per_execution / floor:.1f}x floor), succeeded {level['succeeded']}/{level['executions']}")
 
 
+def available_backends() -> list[str]:
+    """Every backend that can run here; each one left out is said, with why."""
+    chosen = ["embedded"]
+    if backends.docker_available():
+        chosen.append("docker")
+    else:
+        print("docker: skipped (no engine answers `docker info`)")
+    try:
+        localstack_venv.find_python(Config.from_env().localstack_python)
+        chosen.append("localstack")
+    except localstack_venv.LocalStackSetupError as error:
+        print(f"localstack: skipped ({error})")
+    return chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--backend", choices=["all", "embedded", "docker"], default="all",
-                        help="all = embedded, and docker when an engine answers")
+    parser.add_argument("--backend", choices=["all", *BACKENDS], default="all",
+                        help="all = embedded, docker when an engine answers, localstack when a Python 3.12+ is found")
     parser.add_argument("--runs", type=int, default=30, help="samples per latency case")
     parser.add_argument("--per-level", type=int, default=64,
                         help="executions per throughput level (at least 16 per concurrent client)")
     parser.add_argument("--out", type=Path, default=Config.from_env().reports_dir, help="folder for the JSON")
     args = parser.parse_args()
-    chosen = ["embedded", "docker"] if args.backend == "all" else [args.backend]
-    if args.backend == "all" and not backends.docker_available():
-        print("docker: skipped (no engine answers `docker info`)")
-        chosen = ["embedded"]
+    chosen = available_backends() if args.backend == "all" else [args.backend]
     results = []
     for backend in chosen:
         result = bench_backend(backend, args.runs, args.per_level)
