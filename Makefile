@@ -125,7 +125,7 @@ lint-workflows: venv ## check the GitHub workflows with actionlint and zizmor (o
 typecheck: venv ## mypy over the Lambda, the harness, the mock API and the bench (config: pyproject.toml)
 	$(VENV)/bin/mypy  # the files are listed in pyproject.toml [tool.mypy]
 
-base-image: ## build the local stand-in for python:3.11-slim (machines without a registry)
+base-image: ## build the local stand-in for python:3.11-slim (machines without a registry; DEBIAN_SUITE=trixie: python:3.13-slim, for LocalStack's image)
 	bash scripts/build-base-image.sh
 
 clean: down ## stop the stack and remove generated state (.testbed/)

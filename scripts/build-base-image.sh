@@ -3,21 +3,33 @@
 # that reach Debian's mirror and PyPI but no container registry: debootstrap
 # a minimal Debian bookworm rootfs with Debian's python3 (3.11), then
 # `docker import` it. Idempotent: an existing image is reused.
+# The trixie variant (Debian 13, Python 3.13) stands in for python:3.13-slim:
+# the base of the LocalStack image (docker-compose.localstack.yml), whose
+# runtime needs Python 3.12+.
 #
 # Usage: scripts/build-base-image.sh [--force]
+#        DEBIAN_SUITE=trixie scripts/build-base-image.sh   # testbed/python-base:3.13
 #   --force   rebuild even if the image exists
 #
 # Environment (all optional):
-#   BASE_IMAGE     image name               (testbed/python-base:3.11)
-#   DEBIAN_SUITE     Debian release           (bookworm)
+#   DEBIAN_SUITE     Debian release           (bookworm; or trixie)
+#   BASE_IMAGE     image name               (testbed/python-base:<the suite's
+#                                              Python>: 3.11, trixie 3.13)
 #   DEBIAN_MIRROR    Debian mirror URL        (from the host's apt sources,
 #                                              else http://deb.debian.org/debian)
 #   HOST_CA_BUNDLE   CA bundle copied in      (/etc/ssl/certs/ca-certificates.crt)
 #   WORK_PARENT      where the temp rootfs goes (/var/tmp)
 set -euo pipefail
 
-BASE_IMAGE=${BASE_IMAGE:-testbed/python-base:3.11}
 DEBIAN_SUITE=${DEBIAN_SUITE:-bookworm}
+# Debian's python3 of each suite this script is known to build.
+case $DEBIAN_SUITE in
+  bookworm) SUITE_PYTHON=3.11 ;;
+  trixie) SUITE_PYTHON=3.13 ;;
+  *) printf '[build-base-image] ERROR: DEBIAN_SUITE=%s: use bookworm (Python 3.11) or trixie (Python 3.13)\n' \
+       "$DEBIAN_SUITE" >&2; exit 2 ;;
+esac
+BASE_IMAGE=${BASE_IMAGE:-testbed/python-base:$SUITE_PYTHON}
 HOST_CA_BUNDLE=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 WORK_PARENT=${WORK_PARENT:-/var/tmp}
 IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

@@ -26,6 +26,7 @@ DEFAULT_MOCKAPI_PORT = 8080
 DEFAULT_REGION = "us-east-1"
 LOCALHOST = "127.0.0.1"
 BACKEND_NAMES = ("auto", "embedded", "docker", "localstack", "aws")
+DEFAULT_COMPOSE_FILE = "docker-compose.yml"
 REMOVAL_POLICIES = ("retain", "destroy")  # infra/ context removalPolicy
 
 # Variable -> what it sets (docs/configuration.md lists them for users).
@@ -38,6 +39,9 @@ VARIABLES = {
     "TESTBED_ALLOWED_HOSTS_EXTRA": "more host:port entries for the Lambda's destination allow-list",
     "TESTBED_LOCALSTACK_PYTHON": "the Python 3.12+ the localstack backend builds LocalStack's venv with",
     "PYTHON_IMAGE": "the base image of the Docker images",
+    "LOCALSTACK_BASE_IMAGE": "the base image (Python 3.12+) of the LocalStack image of docker-compose.localstack.yml",
+    "TESTBED_COMPOSE_FILES": "the docker backend's Compose files, comma-separated (LocalStack's engine: "
+                             "docker-compose.yml,docker-compose.localstack.yml)",
     "AWS_ENDPOINT_URL": "the emulator the CLI and the seed talk to (never AWS by accident)",
     "AWS_REGION": "the region (else AWS_DEFAULT_REGION, else us-east-1)",
     "PARITY_CASES": "the folder of AWS-recorded Step Functions cases `make parity` replays",
@@ -68,6 +72,8 @@ class Config:
     mockapi_url: str | None = None
     allowed_hosts_extra: tuple[str, ...] = ()
     python_image: str | None = None
+    localstack_base_image: str | None = None
+    compose_files: tuple[str, ...] = (DEFAULT_COMPOSE_FILE,)  # the docker backend's, relative to the repository
     localstack_python: str | None = None  # None: the first Python 3.12+ found (stacks/localstack_venv.py)
     has_credentials: bool = False  # AWS_ACCESS_KEY_ID is set: no dummy credentials for an emulator
     sfn_cov_fail_under: float | None = None
@@ -102,6 +108,8 @@ class Config:
             allowed_hosts_extra=tuple(h.strip() for h in env.get("TESTBED_ALLOWED_HOSTS_EXTRA", "").split(",")
                                       if h.strip()),
             python_image=env.get("PYTHON_IMAGE") or None,
+            localstack_base_image=env.get("LOCALSTACK_BASE_IMAGE") or None,
+            compose_files=_compose_files(env.get("TESTBED_COMPOSE_FILES")),
             localstack_python=env.get("TESTBED_LOCALSTACK_PYTHON") or None,
             has_credentials=bool(env.get("AWS_ACCESS_KEY_ID")),
             parity_cases=env.get("PARITY_CASES") or None,
@@ -188,3 +196,16 @@ def _percent(text: str | None, variable: str) -> float | None:
     if not 0 <= value <= 100:
         raise ConfigError(f"{variable}={text!r} is not a percentage (0-100)", hint=f"e.g. {variable}=80")
     return value
+
+
+def _compose_files(raw: str | None) -> tuple[str, ...]:
+    """TESTBED_COMPOSE_FILES: Compose files of the repository, comma-separated, each present (when set:
+    the images run this module where the repository's Compose files are not)."""
+    files = tuple(name.strip() for name in (raw or "").split(",") if name.strip())
+    if not files:
+        return (DEFAULT_COMPOSE_FILE,)
+    missing = [name for name in files if not (settings.ROOT / name).is_file()]
+    if missing:
+        raise ConfigError(f"TESTBED_COMPOSE_FILES={raw!r}: no such file in the repository: {', '.join(missing)}",
+                          hint=f"e.g. TESTBED_COMPOSE_FILES={DEFAULT_COMPOSE_FILE},docker-compose.localstack.yml")
+    return files

@@ -25,6 +25,9 @@ from testbed.stacks.base import Endpoints, Stack, StackError
 DEFAULT_PROJECT = "api-template-testbed"
 OFFICIAL_PYTHON_IMAGE = "python:3.11-slim"
 LOCAL_BASE_IMAGE = "testbed/python-base:3.11"  # what `make base-image` builds
+# The LocalStack image's (docker-compose.localstack.yml); `make base-image DEBIAN_SUITE=trixie` builds the local one.
+OFFICIAL_LOCALSTACK_BASE_IMAGE = "python:3.13-slim"
+LOCAL_LOCALSTACK_BASE_IMAGE = "testbed/python-base:3.13"
 EMULATOR_PORT = DEFAULT_EMULATOR_PORT  # inside the containers
 MOCKAPI_PORT = DEFAULT_MOCKAPI_PORT
 SEED_HOOK = "/etc/localstack/init/ready.d/10-seed.sh"
@@ -62,6 +65,7 @@ class DockerStack(Stack):
             "TESTBED_RECORD_TARGETS": ",".join(self.config.record_targets),
             # The base image is looked for (`docker image inspect`) only when a start builds.
             "PYTHON_IMAGE": self.config.python_image or OFFICIAL_PYTHON_IMAGE,
+            "LOCALSTACK_BASE_IMAGE": self.config.localstack_base_image or OFFICIAL_LOCALSTACK_BASE_IMAGE,
             **(emulator_env or {}),
         }
         self._variables = variables
@@ -73,14 +77,16 @@ class DockerStack(Stack):
             self._write_env_file(self._variables["PYTHON_IMAGE"])
         return DockerCompose(
             context=str(settings.ROOT),
-            compose_file_name="docker-compose.yml",
+            compose_file_name=list(self.config.compose_files),
             env_file=str(self._env_file),
             build=True,
             wait=True,
         )
 
-    def _write_env_file(self, image: str) -> None:
+    def _write_env_file(self, image: str, localstack_base: str | None = None) -> None:
         variables = {**self._variables, "PYTHON_IMAGE": image}
+        if localstack_base:
+            variables["LOCALSTACK_BASE_IMAGE"] = localstack_base
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._env_file.write_text("".join(f"{key}={value}\n" for key, value in sorted(variables.items())))
 
@@ -105,7 +111,7 @@ class DockerStack(Stack):
 
     def start(self) -> None:
         self._endpoints = None
-        self._write_env_file(python_image(self.config))
+        self._write_env_file(python_image(self.config), localstack_base_image(self.config))
         self._build()
         # The hook runs when the emulator starts; a running one keeps an earlier start's report.
         emulator_was_running = self.service_states()["emulator"] == "running"
@@ -227,11 +233,22 @@ class DockerStack(Stack):
 
 def python_image(config: Config) -> str:
     """PYTHON_IMAGE if set; else the local base image when only it is present (no registry)."""
-    if config.python_image:
-        return config.python_image
-    if not _image_present(OFFICIAL_PYTHON_IMAGE) and _image_present(LOCAL_BASE_IMAGE):
-        return LOCAL_BASE_IMAGE
-    return OFFICIAL_PYTHON_IMAGE
+    return _base_image(config.python_image, OFFICIAL_PYTHON_IMAGE, LOCAL_BASE_IMAGE)
+
+
+def localstack_base_image(config: Config) -> str | None:
+    """As python_image, for the LocalStack image; None when the stack's Compose files do not build it."""
+    if not any("localstack" in name for name in config.compose_files):
+        return None
+    return _base_image(config.localstack_base_image, OFFICIAL_LOCALSTACK_BASE_IMAGE, LOCAL_LOCALSTACK_BASE_IMAGE)
+
+
+def _base_image(configured: str | None, official: str, local: str) -> str:
+    if configured:
+        return configured
+    if not _image_present(official) and _image_present(local):
+        return local
+    return official
 
 
 def _image_present(image: str) -> bool:

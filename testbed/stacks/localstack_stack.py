@@ -14,21 +14,9 @@ from pathlib import Path
 
 from testbed import settings
 from testbed.config import Config
-from testbed.emulator.patches.lambda_isolation import RUNTIME_PACKAGES
 from testbed.stacks import localstack_venv
 from testbed.stacks.embedded import EmbeddedStack
-
-# The services the CDK stack and the harness use; LocalStack loads each on its first request.
-SERVICES = ("cloudformation", "s3", "ssm", "dynamodb", "lambda", "stepfunctions", "iam", "sts", "logs")
-# LocalStack's settings for a local, offline process (docs/localstack.md says why each).
-OFFLINE_SETTINGS = {
-    "GATEWAY_SERVER": "hypercorn",  # the default server binds 0.0.0.0 whatever GATEWAY_LISTEN says
-    "DNS_ADDRESS": "0",  # no DNS server (it would want port 53)
-    "SKIP_SSL_CERT_DOWNLOAD": "1",  # a self-signed certificate, no download
-    "DISABLE_EVENTS": "1",  # no analytics
-    "PROVIDER_OVERRIDE_DYNAMODB": "testbed_moto",  # localstack/plugins: moto, not a downloaded DynamoDB Local
-    "LAMBDA_RUNTIME_EXECUTOR": "testbed-local",  # localstack/plugins: local processes, not Docker
-}
+from testbed.stacks.localstack_engine import engine_env
 
 
 class LocalStackStack(EmbeddedStack):
@@ -61,17 +49,13 @@ class LocalStackStack(EmbeddedStack):
     def _emulator_env(self) -> dict[str, str]:
         env = {key: value for key, value in self.config.environ.items()
                if not key.startswith(("AWS_", "PYTHON", "LOCALSTACK_"))}  # nothing of the host's AWS setup
-        env.update(OFFLINE_SETTINGS)
+        env.update(engine_env(f"127.0.0.1:{self.emulator_port}", settings.SFN_MOCK_CONFIG))
         env.update({
-            "GATEWAY_LISTEN": f"127.0.0.1:{self.emulator_port}",
             "LOCALSTACK_HOST": f"127.0.0.1:{self.emulator_port}",
-            "SERVICES": ",".join(SERVICES),
             "AWS_DEFAULT_REGION": self.config.region,
             "FILESYSTEM_ROOT": str(self.run_dir / "filesystem"),
             "TMPDIR": str(self.tmp_dir),
             "XDG_CACHE_HOME": str(self.tmp_dir / "cache"),  # plux's entry-point cache, not ~/.cache
-            "SFN_MOCK_CONFIG": str(settings.SFN_MOCK_CONFIG),
-            "TESTBED_LAMBDA_RUNTIME_PACKAGES": ",".join(RUNTIME_PACKAGES),
             "LS_LOG": env.get("LS_LOG", "info"),
         })
         env.update(self.extra_env)

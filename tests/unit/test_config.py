@@ -68,6 +68,7 @@ def test_every_variable_is_read() -> None:
     ("TESTBED_EMULATOR_PORT", "70000"), ("TESTBED_EMULATOR_PORT", "65536"), ("TESTBED_MOCKAPI_PORT", "80a"),
     ("TESTBED_MOCKAPI_PORT", "-1"), ("BACKEND", "podman"), ("TESTBED_SFN_COV_FAIL_UNDER", "lots"),
     ("TESTBED_AWS_OPT_IN", "yes"), ("TESTBED_AWS_REMOVAL_POLICY", "snapshot"),
+    ("TESTBED_COMPOSE_FILES", "docker-compose.yml,docker-compose.podman.yml"),
 ])
 def test_a_bad_value_names_the_variable(variable: str, value: str) -> None:
     with pytest.raises(ConfigError, match=variable):
@@ -97,3 +98,9 @@ def test_port_zero_means_any_free_port_for_docker_and_is_refused_by_the_embedded
     assert config.emulator_port == 0
     with pytest.raises(StackError, match="TESTBED_EMULATOR_PORT=0"):
         EmbeddedStack(config, run_dir=tmp_path)
+
+
+def test_the_compose_files_default_to_the_projects_and_take_the_localstack_override() -> None:
+    assert Config.from_env({}).compose_files == ("docker-compose.yml",)
+    both = Config.from_env({"TESTBED_COMPOSE_FILES": "docker-compose.yml, docker-compose.localstack.yml"})
+    assert both.compose_files == ("docker-compose.yml", "docker-compose.localstack.yml")

@@ -10,7 +10,15 @@ set -eu
 
 home="${TESTBED_HOME:-/opt/testbed}"
 python="${TESTBED_SEED_PYTHON:-/opt/seed/bin/python}"
-assembly="${TESTBED_ASSEMBLY:-$home/cdk.out}"
+# The assembly: TESTBED_ASSEMBLY, else the image's own (MiniStack's image: $home/cdk.out; the
+# LocalStack image, whose $home may be the mounted checkout: /opt/cdk.out), else one synthesized
+# on the host into the mounted checkout (`testbed synth --emulator`, for LocalStack's official image).
+assembly="${TESTBED_ASSEMBLY:-}"
+if [ -z "$assembly" ]; then
+    for candidate in "$home/cdk.out" /opt/cdk.out "$home/.testbed/cdk.out"; do
+        if [ -d "$candidate" ]; then assembly=$candidate; break; fi
+    done
+fi
 
 if [ ! -x "$python" ]; then
     # LocalStack's image has no seed venv: build one next to its own Python (needs PyPI).
