@@ -106,7 +106,7 @@ parity-table: venv ## write the parity table in docs/fidelity.md and README.md f
 parity-baseline: venv ## as `make parity`, then record this run's matches as the baseline (testbed/parity/baseline-<engine>.txt)
 	$(PY) -m testbed.parity --update-baseline $(PARITY_ARGS)
 
-parity-engines: venv ## per case, which engine (MiniStack, LocalStack) matches AWS, from both engines' `make parity` reports
+parity-engines: venv ## per case, which engine (MiniStack, LocalStack) matches AWS, from both engines' `make parity` reports (PARITY_ARGS=--write-docs: the docs' table, from the baselines)
 	$(PY) -m testbed.parity.engines $(PARITY_ARGS)
 
 coverage: venv ## state-machine coverage report from the last `make test` (.testbed/reports/)

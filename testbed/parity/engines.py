@@ -15,7 +15,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from testbed import settings
 from testbed.config import Config
+from testbed.parity import cases, engines_table
 
 ENGINE_NAMES = {"embedded": "MiniStack", "localstack": "LocalStack"}
 
@@ -57,7 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m testbed.parity.engines", description=__doc__)
     parser.add_argument("--engines", default="embedded,localstack", help="two backends' reports, comma-separated")
     parser.add_argument("--list", action="store_true", help="list every case where the engines disagree")
+    parser.add_argument("--write-docs", action="store_true",
+                        help="write the per-behaviour table of docs/localstack.md from both committed baselines "
+                             "and the cases (PARITY_CASES), then stop")
     args = parser.parse_args(argv)
+    if args.write_docs:
+        return write_docs()
     engines = tuple(name.strip() for name in args.engines.split(","))
     if len(engines) != 2:
         print(f"error: --engines {args.engines!r}: name two backends, e.g. embedded,localstack", file=sys.stderr)
@@ -78,6 +85,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:<28}{count:>5}")
     if args.list:
         print("\n" + "\n".join(disagreements))
+    return 0
+
+
+def write_docs() -> int:
+    config = Config.from_env()  # the edge: PARITY_CASES
+    try:
+        loaded = cases.load(cases.cases_dir(config.parity_cases))
+    except cases.CasesMissing as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        changed = engines_table.write(loaded)
+    except engines_table.StaleMarkers as error:
+        print(f"error: {error}; put them back around the table", file=sys.stderr)
+        return 2
+    print(f"{engines_table.DOC.relative_to(settings.ROOT)}: table {'rewritten' if changed else 'already current'}")
     return 0
 
 
