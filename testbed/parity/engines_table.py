@@ -17,7 +17,7 @@ from testbed.parity import baseline
 from testbed.parity.cases import Case
 
 DOC = settings.ROOT / "docs" / "localstack.md"
-BEGIN = "<!-- parity-engines:begin (make parity-engines PARITY_ARGS=--write-docs) -->"
+BEGIN = "<!-- parity-engines:start -->"
 END = "<!-- parity-engines:end -->"
 BASELINES = {"MiniStack": Path(__file__).parent / "baseline-ministack.txt",
              "LocalStack": Path(__file__).parent / "baseline-localstack.txt"}
