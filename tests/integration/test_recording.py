@@ -26,7 +26,8 @@ from tests.support import unique
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect the Testbed class here
     from tests.support import Testbed
 
-pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("recording")]  # one recording at a time
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("recording"),  # one recording at a time
+              pytest.mark.needs_mockapi]  # records through the mock API
 
 
 def _runs(testbed: Testbed, names: dict[str, str]) -> list[tuple[str, int, Any]]:
