@@ -4,14 +4,13 @@ import json
 
 from aiohttp import web
 
+from mockapi.admin_io import ADMIN_PREFIX
 from mockapi.admin_io import read_at_most as _read_at_most
 from mockapi.journal import Journal
 from mockapi.limits import MAX_STUB_BYTES
 from mockapi.replay.store import MappingStore
 from mockapi.store import StubConflictError, StubLimitError, StubStore
 from mockapi.stubs import Stub, StubError, parse_stub
-
-ADMIN_PREFIX = "/__admin"
 
 
 def _error(status: int, message: str) -> web.Response:

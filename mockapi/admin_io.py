@@ -5,6 +5,8 @@ from typing import Any
 
 from aiohttp import web
 
+ADMIN_PREFIX = "/__admin"  # every admin route lives under it (WireMock's)
+
 
 class BodyError(Exception):
     def __init__(self, status: int, message: str) -> None:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from mockapi.admin import ADMIN_PREFIX, AdminApi, not_an_admin_endpoint
+from mockapi.admin import AdminApi, not_an_admin_endpoint
+from mockapi.admin_io import ADMIN_PREFIX
 from mockapi.capture import CapturedRequest, capture
 from mockapi.faults import serve_fault
 from mockapi.journal import Journal

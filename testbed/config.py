@@ -105,8 +105,7 @@ class Config:
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
             aws_endpoint=env.get("AWS_ENDPOINT_URL") or None,
             mockapi_url=env.get("TESTBED_MOCKAPI_URL") or None,
-            allowed_hosts_extra=tuple(h.strip() for h in env.get("TESTBED_ALLOWED_HOSTS_EXTRA", "").split(",")
-                                      if h.strip()),
+            allowed_hosts_extra=_csv(env.get("TESTBED_ALLOWED_HOSTS_EXTRA")),
             python_image=env.get("PYTHON_IMAGE") or None,
             localstack_base_image=env.get("LOCALSTACK_BASE_IMAGE") or None,
             compose_files=_compose_files(env.get("TESTBED_COMPOSE_FILES")),
@@ -121,7 +120,7 @@ class Config:
                                        REMOVAL_POLICIES),
             mockapi_strict=_opt_in(env.get("TESTBED_MOCKAPI_STRICT"), "TESTBED_MOCKAPI_STRICT"),
             mockapi_mappings=tuple(p for p in env.get("TESTBED_MOCKAPI_MAPPINGS", "").split(os.pathsep) if p.strip()),
-            record_targets=tuple(t.strip() for t in env.get("TESTBED_RECORD_TARGETS", "").split(",") if t.strip()),
+            record_targets=_csv(env.get("TESTBED_RECORD_TARGETS")),
             environ=env,
         )
 
@@ -201,7 +200,7 @@ def _percent(text: str | None, variable: str) -> float | None:
 def _compose_files(raw: str | None) -> tuple[str, ...]:
     """TESTBED_COMPOSE_FILES: Compose files of the repository, comma-separated, each present (when set:
     the images run this module where the repository's Compose files are not)."""
-    files = tuple(name.strip() for name in (raw or "").split(",") if name.strip())
+    files = _csv(raw)
     if not files:
         return (DEFAULT_COMPOSE_FILE,)
     missing = [name for name in files if not (settings.ROOT / name).is_file()]
@@ -209,3 +208,8 @@ def _compose_files(raw: str | None) -> tuple[str, ...]:
         raise ConfigError(f"TESTBED_COMPOSE_FILES={raw!r}: no such file in the repository: {', '.join(missing)}",
                           hint=f"e.g. TESTBED_COMPOSE_FILES={DEFAULT_COMPOSE_FILE},docker-compose.localstack.yml")
     return files
+
+
+def _csv(text: str | None) -> tuple[str, ...]:
+    """A comma-separated list, entries stripped, empty ones dropped."""
+    return tuple(item.strip() for item in (text or "").split(",") if item.strip())

@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import SplitResult, parse_qs, urlsplit
 
 from testbed.config import LOCALHOST
+from tests.servers import stop_process
 
 STARTUP_DEADLINE_S = 15.0
 
@@ -124,12 +125,7 @@ def running(*args: str, host: str = LOCALHOST) -> Iterator[str]:
             raise RuntimeError(f"the real API did not start (exit {process.poll()}, said {line!r})")
         yield f"http://{host}:{int(line.split()[1])}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ stopping and writing a whole reply live here.
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import sys
 import threading
 from collections.abc import Iterator
@@ -108,3 +109,13 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000
+
+
+def stop_process(process: Any, timeout: float = 10) -> None:
+    """Stop a server process the tests started: SIGTERM, then SIGKILL if it has not ended in `timeout`."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

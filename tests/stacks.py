@@ -34,6 +34,7 @@ from typing import Any
 from testbed import probes, settings
 from testbed.config import Config
 from testbed.deploy.report import SeedReport
+from testbed.stacks import processes
 from testbed.stacks.base import Stack
 from testbed.stacks.embedded import EmbeddedStack
 from testbed.stacks.localstack_stack import LocalStackStack
@@ -230,13 +231,7 @@ def alive(pid: int) -> bool:
         return fields[0] != "Z"
     except OSError:
         pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return processes.pid_alive(pid)
 
 
 class SessionLock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from mockapi.admin_io import BodyError, error, read_json
+from mockapi.admin_io import ADMIN_PREFIX, BodyError, error, read_json
 from mockapi.fields import StubError
 from mockapi.limits import MAX_STUB_BYTES
 from mockapi.recording.recorder import Recorder, RecordingError
@@ -17,7 +17,7 @@ from mockapi.recording.spec import parse_spec
 from mockapi.replay.mappings import parse_mapping
 from mockapi.replay.store import MappingStore
 
-PREFIX = "/__admin/recordings"
+PREFIX = f"{ADMIN_PREFIX}/recordings"
 
 
 class RecordingAdmin:

@@ -16,6 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mockapi.admin_io import ADMIN_PREFIX as PREFIX
 from mockapi.admin_io import BodyError, error, read_json
 from mockapi.fields import StubError
 from mockapi.har import HarError, exchanges
@@ -25,8 +26,6 @@ from mockapi.recording.builder import build_mappings
 from mockapi.recording.spec import RecordSpec
 from mockapi.replay.mappings import StubMapping, parse_mapping
 from mockapi.replay.store import MappingStore
-
-PREFIX = "/__admin"
 
 
 def unmatched(journal: Journal) -> list[dict[str, Any]]:

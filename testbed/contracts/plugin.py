@@ -24,6 +24,7 @@ from generic_api_call.trace import trace_id_for
 from testbed import settings
 from testbed.config import Config
 from testbed.contracts import html, report
+from testbed.records import RecordSink, relative
 from testbed.runs import executions
 from testbed.stacks.base import Stack, StackError
 
@@ -33,18 +34,13 @@ _LINES = pytest.StashKey[list[str]]()
 _WORKER_OUTPUT_KEY = "contract_records"
 
 
-class Collector:
+class Collector(RecordSink):
     def __init__(self, data_file: Path | None) -> None:
-        self.data_file = data_file
+        super().__init__(data_file)
         self.mockapis: dict[str, str] = {}  # AWS endpoint -> its stack's mock API
         self.current_test = ""
         self.expected = False
         self.seen: list[report.Record] = []  # the current test's
-        self.count = 0
-        self.kept: list[str] = []  # JSON lines, in an xdist worker
-        if data_file is not None:
-            data_file.parent.mkdir(parents=True, exist_ok=True)
-            data_file.write_text("")
 
     def __call__(self, result: executions.ExecutionResult, endpoint_url: str) -> None:
         mockapi = self.mockapis.get(endpoint_url.rstrip("/"))
@@ -61,14 +57,6 @@ class Collector:
         ]
         self.seen += records
         self.add([record.to_json() for record in records])
-
-    def add(self, lines: list[str]) -> None:
-        if self.data_file is None:
-            self.kept += lines
-        else:
-            with self.data_file.open("a", encoding="utf-8") as data:
-                data.writelines(line + "\n" for line in lines)
-        self.count += len(lines)
 
 
 def _template_of(history: list[dict[str, Any]]) -> str:
@@ -124,16 +112,14 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    lines = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY, [])
     collector = node.config.stash.get(_KEY, None)
-    if collector is not None and lines:
-        collector.add(list(lines))
+    if collector is not None:
+        collector.take_from_worker(node, _WORKER_OUTPUT_KEY)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     collector = session.config.stash.get(_KEY, None)
-    if collector is not None and hasattr(session.config, "workerinput"):
-        session.config.workeroutput[_WORKER_OUTPUT_KEY] = collector.kept  # type: ignore[attr-defined]
+    if collector is not None and collector.hand_to_controller(session.config, _WORKER_OUTPUT_KEY):
         return
     if collector is None or collector.data_file is None or collector.count == 0:
         return  # e.g. unit tests only: nothing to report
@@ -141,16 +127,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
     contract = build(settings.CONTRACTS_DIR, settings.TEMPLATES_DIR, report.load_records(collector.data_file))
     page = html.write(contract, collector.data_file.parent)
-    session.config.stash[_LINES] = [contract.summary_line(_relative(page))]
+    session.config.stash[_LINES] = [contract.summary_line(relative(page))]
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     for line in config.stash.get(_LINES, []):
         terminalreporter.write_line(line, bold=True)
 
-
-def _relative(path: Path) -> Path:
-    try:
-        return path.relative_to(Path.cwd())
-    except ValueError:
-        return path

@@ -24,38 +24,26 @@ import pytest
 from testbed import settings
 from testbed.config import Config
 from testbed.coverage import attribution, graph, html, report
+from testbed.records import RecordSink, relative
 from testbed.runs import executions
 from testbed.stacks.base import Stack, StackError
 
 _KEY = pytest.StashKey["Recorder"]()
 
 
-class Recorder:
+class Recorder(RecordSink):
     """Appends each execution to the data file, or (in an xdist worker) keeps it for the controller."""
 
     def __init__(self, data_file: Path | None) -> None:
-        self.data_file = data_file
+        super().__init__(data_file)
         self.backends: dict[str, str] = {}  # AWS endpoint -> backend name
         self.current_test = ""
-        self.count = 0
-        self.kept: list[str] = []  # JSON lines, when there is no data file (an xdist worker)
-        if data_file is not None:
-            data_file.parent.mkdir(parents=True, exist_ok=True)
-            data_file.write_text("")  # this run's executions only
 
     def __call__(self, result: executions.ExecutionResult, endpoint_url: str) -> None:
         backend = self.backends.get(endpoint_url.rstrip("/"), endpoint_url)
         record = report.Record(backend, result.arn, result.status, self.current_test,
                                attribution.compact(result.history))
         self.add([record.to_json()])
-
-    def add(self, lines: list[str]) -> None:
-        if self.data_file is None:
-            self.kept += lines
-        else:
-            with self.data_file.open("a", encoding="utf-8") as data:
-                data.writelines(line + "\n" for line in lines)
-        self.count += len(lines)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -115,23 +103,21 @@ def _threshold(config: pytest.Config) -> float | None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: a worker finished; add its executions to the run's."""
-    lines = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT_KEY, [])
     recorder = node.config.stash.get(_KEY, None)
-    if recorder is not None and lines:
-        recorder.add(list(lines))
+    if recorder is not None:
+        recorder.take_from_worker(node, _WORKER_OUTPUT_KEY)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     recorder = session.config.stash.get(_KEY, None)
-    if recorder is not None and _is_xdist_worker(session.config):
-        session.config.workeroutput[_WORKER_OUTPUT_KEY] = recorder.kept  # type: ignore[attr-defined]
+    if recorder is not None and recorder.hand_to_controller(session.config, _WORKER_OUTPUT_KEY):
         return  # the controller reports
     threshold = _threshold(session.config)
     if recorder is None or recorder.data_file is None or (recorder.count == 0 and threshold is None):
         return  # e.g. unit tests only: nothing to report
     coverage = report.compute(graph.load(settings.ASL_PATH), report.load_records(recorder.data_file))
     page = html.write(coverage, recorder.data_file.parent, settings.ASL_PATH.name)
-    lines = [coverage.summary_line(_relative(page))]
+    lines = [coverage.summary_line(relative(page))]
     if threshold is not None and coverage.percent < threshold:
         lines.append(f"FAIL: transition coverage {coverage.percent:.1f}% is under --sfn-cov-fail-under={threshold:g}")
         if session.exitstatus == pytest.ExitCode.OK:
@@ -146,9 +132,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     for line in config.stash.get(_LINES, []):
         terminalreporter.write_line(line, red=line.startswith("FAIL"), bold=True)
 
-
-def _relative(path: Path) -> Path:
-    try:
-        return path.relative_to(Path.cwd())
-    except ValueError:
-        return path

@@ -49,7 +49,7 @@ class ManagedProcess:
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
-            return (_alive(pid) and pid) or None  # no /proc (macOS): trust a live pid
+            return (pid_alive(pid) and pid) or None  # no /proc (macOS): trust a live pid
         return pid if marker in cmdline else None
 
     def stop(self, timeout: float = 10.0) -> bool:
@@ -78,7 +78,8 @@ def _marker(command: list[str]) -> str:
     return " ".join(command[1:3]) if len(command) > 2 else command[0]
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """A process with this pid exists (signal 0; a zombie counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from testbed.probes import free_port
+from tests.servers import stop_process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_DEADLINE_S = 15.0
@@ -81,9 +82,4 @@ def running_mockapi(log_path: Path, *args: str, env: dict[str, str] | None = Non
             time.sleep(0.05)
         yield MockApi(base_url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -23,6 +23,7 @@ from tests import real_api
 from tests.mockapi.support import MockApi, running_mockapi
 from tests.mockapi.test_replay import MAPPINGS, uid, write_mappings
 from tests.npm_packages import NpmPackageUnavailable, unpacked
+from tests.servers import stop_process
 
 STARTUP_DEADLINE_S = 90.0
 pytestmark = pytest.mark.xdist_group("wiremock")  # one JVM at a time on a 2-core machine
@@ -92,12 +93,7 @@ def running_wiremock(jar: Path, root: Path) -> Iterator[MockApi]:
             time.sleep(0.1)
         yield MockApi(base)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)
         log.close()
 
 

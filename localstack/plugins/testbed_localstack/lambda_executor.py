@@ -41,7 +41,10 @@ _EOF = object()
 
 
 def runtime_packages_dir() -> Path:
-    """Links to the AWS runtime's own packages as installed for this interpreter (made once)."""
+    """Links to the AWS runtime's own packages as installed for this interpreter (made once).
+
+    The same steps as lambda_isolation.runtime_dir, written again on purpose: this module runs in
+    LocalStack's own venv, where the testbed package is not importable; the list comes from it."""
     target = Path(os.environ.get("TMPDIR") or "/tmp") / "testbed-lambda-runtime" / "runtime-packages"
     target.mkdir(parents=True, exist_ok=True)
     import importlib.util
